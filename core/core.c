@@ -1,0 +1,799 @@
+/*
+ * core/core.c — search, claim, release and resize over the chunk map.
+ *
+ * The thread-safety contract and the claim/release protocol are in
+ * core/core.h. This file adds two protocols that keep derived state right
+ * when operations run in shared mode:
+ *
+ * Summaries (sync_word, sync_sum2). A summary bit is a function f of one
+ * word below it ("map word w has no free chunk"). After changing a word, an
+ * operation recomputes f from a fresh load of the word and, only if the bit
+ * differs, flips it with an RMW and loads the word again; if f changed in
+ * between it repeats. All these accesses are seq_cst. Why the bits are exact
+ * once no operation is in flight: take the last RMW W on the bit, by thread
+ * T, and T's reload R after it, which agreed with W. A later change M of the
+ * word would be followed, in its thread, by a load of the bit that comes
+ * after W in the single total order of seq_cst operations, so it sees W and,
+ * if the word's new f differs, writes the bit after W: contradiction. So
+ * there is no such M and W holds the word's final f. (Store-then-load on two
+ * locations needs seq_cst; acquire/release alone would let both threads miss
+ * each other's store.) In exclusive mode the bits are exact before every
+ * change, so the old and new word values say which bits flip.
+ *
+ * The bound (c->bound). An allocation that asks for more chunks than the
+ * longest free run fails in O(1) against an upper bound on that run:
+ *   - a release computes the free run its chunks now belong to and raises
+ *     the bound to it (it can only have grown there);
+ *   - a search that fails has seen every free run and lowers the bound to
+ *     the longest it saw.
+ * In shared mode a lowering could miss a run freed behind the scan, so it is
+ * announced: the searcher sets the FLAG bit (seq_cst RMW) and then rescans;
+ * every release, after its map RMW and summary sync, loads the bound
+ * (seq_cst) and, seeing FLAG, clears it with its raise; the lowering is a CAS
+ * from the flagged value, so it fails if any release saw the flag. A release
+ * that loaded the bound before the flag was set precedes the flag in the
+ * total order, and so does its map change: the rescan sees it. Hence the
+ * bound never drops below a free run that exists when the arena is quiet.
+ *
+ * Padding (see core/chunkmap.h): chunks past the end are marked used for
+ * good, and so are the summary bits of map words and level-1 words past the
+ * end, so no scan needs to know where the region ends.
+ */
+#include "core.h"
+
+#define SEQ memory_order_seq_cst
+#define RLX memory_order_relaxed
+
+#define BOUND_FLAG (1ull << 63)
+#define BOUND_MASK (BOUND_FLAG - 1)
+#define NONE ((size_t)-1)
+#define WSHIFT CA_MAP_WORD_SHIFT
+
+_Static_assert(CA_CORE_MAX_CHUNKS <= BOUND_MASK, "a chunk count fits the bound word");
+_Static_assert(sizeof(size_t) == 8, "the core indexes chunks with 64-bit size_t");
+
+/* ---- word access: relaxed when exclusive, seq_cst when shared ---- */
+
+static inline uint64_t ld(_Atomic uint64_t *p, bool shared)
+{
+    return shared ? atomic_load_explicit(p, SEQ) : atomic_load_explicit(p, RLX);
+}
+
+/* Replace *p, last read as *old, by `val`. Exclusive: a plain store (no other
+ * writer exists). Shared: a CAS that fails, refreshing *old, if *p changed. */
+static inline bool put(_Atomic uint64_t *p, uint64_t *old, uint64_t val, bool shared)
+{
+    if (!shared) {
+        atomic_store_explicit(p, val, RLX);
+        return true;
+    }
+    return atomic_compare_exchange_weak_explicit(p, old, val, SEQ, SEQ);
+}
+
+/* Add d to a counter this context alone writes (see core.h). */
+static inline void bump(_Atomic size_t *f, size_t d)
+{
+    atomic_store_explicit(f, atomic_load_explicit(f, RLX) + d, RLX);
+}
+
+/* ---- summaries ---- */
+
+static inline bool word_full(uint64_t v)
+{
+    return ca_map_free(v) == 0;
+}
+
+static inline bool word_used(uint64_t v)
+{
+    return ca_map_used(v) != 0;
+}
+
+/* Make bit b of *p equal `on` (shared mode); report whether it had to change. */
+static inline bool set_bit(_Atomic uint64_t *p, unsigned b, bool on)
+{
+    uint64_t m = 1ull << b;
+    if (((atomic_load_explicit(p, SEQ) & m) != 0) == on)
+        return false;
+    if (on)
+        atomic_fetch_or_explicit(p, m, SEQ);
+    else
+        atomic_fetch_and_explicit(p, ~m, SEQ);
+    return true;
+}
+
+/* Exclusive mode: flip the bits `m` of *p (m may be 0). */
+static inline void xor_bits(_Atomic uint64_t *p, uint64_t m)
+{
+    atomic_store_explicit(p, atomic_load_explicit(p, RLX) ^ m, RLX);
+}
+
+/* Shared mode, level 2: bit i says "level-1 full word i is all set". */
+static void sync_sum2(ca_core *c, size_t i)
+{
+    for (;;) {
+        bool full = atomic_load_explicit(&c->sum_full[i], SEQ) == ~0ull;
+        if (!set_bit(&c->sum_full2[i >> 6], (unsigned)(i & 63), full))
+            return;
+        if ((atomic_load_explicit(&c->sum_full[i], SEQ) == ~0ull) == full)
+            return;
+    }
+}
+
+/* Bring the summary bits of map word w in line with the word, which the
+ * caller just changed from `old` to `now`. */
+static void sync_word(ca_core *c, size_t w, uint64_t old, uint64_t now, bool shared)
+{
+    size_t i = w >> 6;
+    unsigned b = (unsigned)(w & 63);
+    if (!shared) {
+        /* Branch-free: whether a word fills or empties is data, and a
+         * mispredicted branch here cost more than the three XORs. */
+        uint64_t f1 = atomic_load_explicit(&c->sum_full[i], RLX);
+        uint64_t f1_now = f1 ^ ((uint64_t)(word_full(old) ^ word_full(now)) << b);
+        uint64_t f2_flip = (uint64_t)((f1 == ~0ull) ^ (f1_now == ~0ull)) << (i & 63);
+        atomic_store_explicit(&c->sum_full[i], f1_now, RLX);
+        xor_bits(&c->sum_full2[i >> 6], f2_flip);
+        xor_bits(&c->sum_used[i], (uint64_t)(word_used(old) ^ word_used(now)) << b);
+        return;
+    }
+    for (;;) {
+        uint64_t v = atomic_load_explicit(&c->map[w], SEQ);
+        bool full = word_full(v), used = word_used(v), wrote = false;
+        if (set_bit(&c->sum_full[i], b, full)) {
+            wrote = true;
+            sync_sum2(c, i);
+        }
+        if (set_bit(&c->sum_used[i], b, used))
+            wrote = true;
+        if (!wrote)
+            return;
+        v = atomic_load_explicit(&c->map[w], SEQ);
+        if (word_full(v) == full && word_used(v) == used)
+            return;
+    }
+}
+
+/* ---- summary scans ---- */
+
+/* First level-1 index >= i whose level-2 bit is clear, or nsum1. */
+static size_t next_open_sum1(ca_core *c, size_t i, bool shared)
+{
+    size_t k = i >> 6;
+    if (k >= c->nsum2)
+        return c->nsum1;
+    uint64_t z = ~ld(&c->sum_full2[k], shared) & ca_bits_from((unsigned)(i & 63));
+    while (!z) {
+        if (++k >= c->nsum2)
+            return c->nsum1;
+        z = ~ld(&c->sum_full2[k], shared);
+    }
+    return (k << 6) + ca_bits_first(z); /* padding bits are set: < nsum1 */
+}
+
+/* First map word >= w whose summary says it has a free chunk, or nwords. */
+static size_t next_open_word(ca_core *c, size_t w, bool shared)
+{
+    size_t i = w >> 6;
+    if (i >= c->nsum1)
+        return c->nwords;
+    uint64_t z = ~ld(&c->sum_full[i], shared) & ca_bits_from((unsigned)(w & 63));
+    while (!z) {
+        i = next_open_sum1(c, i + 1, shared);
+        if (i >= c->nsum1)
+            return c->nwords;
+        z = ~ld(&c->sum_full[i], shared); /* 0 only if level 2 lagged */
+    }
+    return (i << 6) + ca_bits_first(z); /* padding bits are set: < nwords */
+}
+
+/* First map word in [w, lim) whose summary says it has a used chunk, or
+ * lim (lim <= nwords). */
+static size_t next_used_word(ca_core *c, size_t w, size_t lim, bool shared)
+{
+    if (w >= lim)
+        return lim;
+    size_t i = w >> 6;
+    uint64_t x = ld(&c->sum_used[i], shared) & ca_bits_from((unsigned)(w & 63));
+    while (!x) {
+        if ((++i << 6) >= lim)
+            return lim;
+        x = ld(&c->sum_used[i], shared);
+    }
+    size_t r = (i << 6) + ca_bits_first(x);
+    return r < lim ? r : lim;
+}
+
+/* Last map word in [lo, w] whose summary says it has a used chunk, or NONE. */
+static size_t prev_used_word(ca_core *c, size_t w, size_t lo, bool shared)
+{
+    size_t i = w >> 6;
+    uint64_t x = ld(&c->sum_used[i], shared) & ca_bits_upto((unsigned)(w & 63));
+    for (;;) {
+        if (x) {
+            size_t r = (i << 6) + ca_bits_top(x);
+            return r >= lo ? r : NONE;
+        }
+        if ((i << 6) <= lo)
+            return NONE;
+        x = ld(&c->sum_used[--i], shared);
+    }
+}
+
+/* ---- free runs ---- */
+
+/* First free chunk at or after p, or nchunks. Skips full words through the
+ * summaries; a lagging summary (shared mode) only costs a reload. */
+static size_t next_free(ca_core *c, size_t p, bool shared)
+{
+    while (p < c->nchunks) {
+        size_t w = p >> WSHIFT;
+        uint64_t m = ca_map_free(ld(&c->map[w], shared)) & ca_map_from((unsigned)(p & 31));
+        if (m)
+            return (w << WSHIFT) + ca_map_lowest(m); /* padding is never free */
+        p = next_open_word(c, w + 1, shared) << WSHIFT;
+    }
+    return c->nchunks;
+}
+
+/* First used chunk at or after p if it is below cap; else cap (the free run
+ * from p reaches cap at least). p < cap <= nchunks. Skips wholly free words
+ * through the summaries: a long run costs one summary bit per 32 chunks. */
+static size_t run_end(ca_core *c, size_t p, size_t cap, bool shared)
+{
+    size_t lim = ((cap - 1) >> WSHIFT) + 1; /* words holding chunks below cap */
+    size_t w = p >> WSHIFT;
+    uint64_t m = ca_map_used(ld(&c->map[w], shared)) & ca_map_from((unsigned)(p & 31));
+    while (!m) {
+        w = next_used_word(c, w + 1, lim, shared);
+        if (w >= lim)
+            return cap;
+        m = ca_map_used(ld(&c->map[w], shared)); /* 0 only if the summary lagged */
+    }
+    size_t r = (w << WSHIFT) + ca_map_lowest(m);
+    return r < cap ? r : cap;
+}
+
+/* First chunk of the free run that ends at p - 1 (the chunk after the last
+ * used chunk below p), but not below floor. floor < p. */
+static size_t run_start(ca_core *c, size_t p, size_t floor, bool shared)
+{
+    size_t w = (p - 1) >> WSHIFT;
+    uint64_t m = ca_map_used(ld(&c->map[w], shared)) & ca_map_upto((unsigned)((p - 1) & 31));
+    while (!m) {
+        if ((w << WSHIFT) <= floor)
+            return floor;
+        w = prev_used_word(c, w - 1, floor >> WSHIFT, shared);
+        if (w == NONE)
+            return floor;
+        m = ca_map_used(ld(&c->map[w], shared));
+    }
+    size_t q = (w << WSHIFT) + ca_map_highest(m) + 1;
+    return q > floor ? q : floor;
+}
+
+/* ---- the bound on the longest free run ---- */
+
+/* After chunks [s, e] were released: raise the bound to the free run they
+ * now belong to. Each side of that run existed before and was no longer
+ * than the bound, so each side is measured up to bound + 1 chunks; a side
+ * that reaches that (possible only when a neighbour was freed at the same
+ * moment) gives up and sets the bound to "unknown" (nchunks). */
+static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
+{
+    uint64_t b = ld(&c->bound, shared);
+    size_t cur = (size_t)(b & BOUND_MASK);
+    if (cur >= c->nchunks && !(b & BOUND_FLAG))
+        return;
+    size_t reach = cur + 1, lo = s, hi = e + 1;
+    size_t floor = s > reach ? s - reach : 0;
+    size_t cap = c->nchunks - hi > reach ? hi + reach : c->nchunks;
+    if (s > 0)
+        lo = run_start(c, s, floor, shared);
+    if (hi < c->nchunks)
+        hi = run_end(c, hi, cap, shared);
+    size_t run = (lo == floor && floor > 0) || (hi == cap && cap < c->nchunks) ? c->nchunks
+                                                                                : hi - lo;
+    if (!shared) {
+        if (run > cur)
+            atomic_store_explicit(&c->bound, run, RLX);
+        return;
+    }
+    while (run > (size_t)(b & BOUND_MASK) || (b & BOUND_FLAG)) {
+        uint64_t val = run > (size_t)(b & BOUND_MASK) ? run : (b & BOUND_MASK);
+        if (atomic_compare_exchange_weak_explicit(&c->bound, &b, val, SEQ, SEQ))
+            break;
+    }
+}
+
+/* ---- search ---- */
+
+typedef struct request {
+    size_t n;     /* chunks */
+    size_t amask; /* alignment in chunks, minus one */
+    size_t rem;   /* a start chunk s is aligned iff (s & amask) == rem */
+} request;
+
+/*
+ * Find where n chunks go. Runs are visited in next-fit order: those that
+ * start at or after `from`, then, wrapping, those that start before it. A
+ * run that fits with room to spare (n chunks more than it must have) ends
+ * the search at once; so does an exact fit; otherwise up to `window` runs
+ * that fit tightly are compared and the tightest wins. A run is measured
+ * only up to the length that makes it roomy, so a long run costs O(1).
+ *
+ * Returns the start chunk, or NONE with *longest set to the longest free run
+ * seen: when nothing fits, the search has visited every run, and measured
+ * each exactly (a run that reaches its cap fits).
+ */
+static size_t search(ca_core *c, size_t from, const request *q, bool shared, size_t *longest)
+{
+    size_t n = q->n, need = n + q->amask; /* any run this long fits */
+    size_t roomy = need + n;
+    size_t best = NONE, best_waste = NONE, longest_seen = 0;
+    unsigned fits = 0;
+    size_t p = from, stop = c->nchunks;
+    bool wrapped = false;
+
+    for (;;) {
+        size_t s = next_free(c, p, shared);
+        if (s >= stop) {
+            if (wrapped || from == 0)
+                break;
+            wrapped = true;
+            p = 0;
+            stop = from;
+            continue;
+        }
+        size_t cap = c->nchunks - s > roomy ? s + roomy : c->nchunks;
+        size_t e = run_end(c, s, cap, shared);
+        size_t len = e - s;
+        size_t off = (q->rem - s) & q->amask;
+        if (off < len && len - off >= n) {
+            size_t waste = len - n;
+            if (waste < best_waste) {
+                best = s + off;
+                best_waste = waste;
+            }
+            if (waste == 0 || len >= roomy || ++fits >= c->window)
+                break;
+        } else if (len > longest_seen) {
+            longest_seen = len;
+        }
+        p = e > s ? e : s + 1; /* e == s only if a shared claim raced us */
+    }
+    *longest = longest_seen;
+    return best;
+}
+
+/* ---- claim and release ---- */
+
+/* Release chunks [s, e], the tail of an allocation ending at e, lowest word
+ * first. Shared: each CAS expects the chunks exactly as the allocation left
+ * them; on a mismatch (a racing double free) stop with NOTALLOC. */
+static ca_core_status release(ca_core *c, size_t s, size_t e, bool shared)
+{
+    size_t ws = s >> WSHIFT, we = e >> WSHIFT;
+    for (size_t w = ws; w <= we; w++) {
+        unsigned lo = w == ws ? (unsigned)(s & 31) : 0;
+        unsigned hi = w == we ? (unsigned)(e & 31) : 31;
+        uint64_t mark = ca_map_mark(lo, hi, w == we);
+        uint64_t both = ca_map_both(lo, hi);
+        uint64_t old = ld(&c->map[w], shared);
+        do {
+            if ((old & both) != mark) {
+                if (w > ws)
+                    raise_bound(c, s, (w << WSHIFT) - 1, shared);
+                return CA_CORE_NOTALLOC;
+            }
+        } while (!put(&c->map[w], &old, old & ~both, shared)); /* release: seq_cst */
+        sync_word(c, w, old, old & ~both, shared);
+    }
+    raise_bound(c, s, e, shared);
+    return CA_CORE_OK;
+}
+
+/* Claim chunks [s, s+n) as one allocation, highest word first. Exclusive:
+ * always succeeds (the search saw them free). Shared: if a chunk is taken,
+ * roll back the words already claimed and return RETRY. */
+static ca_core_status claim(ca_core *c, size_t s, size_t n, bool shared)
+{
+    size_t e = s + n - 1;
+    size_t ws = s >> WSHIFT, we = e >> WSHIFT;
+    for (size_t w = we + 1; w-- > ws;) {
+        unsigned lo = w == ws ? (unsigned)(s & 31) : 0;
+        unsigned hi = w == we ? (unsigned)(e & 31) : 31;
+        uint64_t mark = ca_map_mark(lo, hi, w == we);
+        uint64_t want_free = ca_map_span(lo, hi);
+        uint64_t old = ld(&c->map[w], shared);
+        do {
+            if (old & want_free) {
+                if (w < we)
+                    (void)release(c, (w + 1) << WSHIFT, e, shared);
+                return CA_CORE_RETRY;
+            }
+        } while (!put(&c->map[w], &old, old | mark, shared)); /* acquire: seq_cst */
+        sync_word(c, w, old, old | mark, shared);
+    }
+    return CA_CORE_OK;
+}
+
+/* Set or clear the LAST marker of chunk i (a used chunk, which stays used,
+ * so no summary changes). */
+static void set_end(ca_core *c, size_t i, bool on, bool shared)
+{
+    _Atomic uint64_t *p = &c->map[i >> WSHIFT];
+    uint64_t m = 2ull << (2 * (i & 31));
+    uint64_t old = ld(p, shared);
+    while (!put(p, &old, on ? old | m : old & ~m, shared))
+        ;
+}
+
+/* ---- pointers ---- */
+
+bool ca_core_owns(const ca_core *c, const void *p)
+{
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)c->base;
+    return a >= b && ((a - b) >> c->shift) < c->nchunks;
+}
+
+/* Tell whether p is the first byte of a live allocation; if so, put its
+ * first and last chunk in *s and *e. Reads only: a fault changes nothing. */
+static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, size_t *e)
+{
+    if (!ca_core_owns(c, p))
+        return CA_CORE_FOREIGN;
+    uintptr_t off = (uintptr_t)p - (uintptr_t)c->base;
+    size_t i = off >> c->shift;
+    size_t w = i >> WSHIFT;
+    unsigned k = (unsigned)(i & 31);
+    uint64_t v = ld(&c->map[w], shared);
+    unsigned st = ca_map_state(v, k);
+    if (st == CA_MAP_FREE || st == CA_MAP_BAD)
+        return CA_CORE_NOTALLOC;
+    if (off & (ca_core_chunk_size(c) - 1))
+        return CA_CORE_INTERIOR;
+    if (i > 0) {
+        uint64_t pv = k ? v : ld(&c->map[w - 1], shared);
+        if (ca_map_state(pv, (unsigned)((i - 1) & 31)) == CA_MAP_USED)
+            return CA_CORE_INTERIOR;
+    }
+    /* The extent: up to the first LAST marker, every chunk on the way used. */
+    uint64_t ends = ca_map_ends(v) & ca_map_from(k);
+    while (!ends) {
+        if (ca_map_free(v) & ca_map_from(k))
+            return CA_CORE_NOTALLOC; /* no LAST before a free chunk: not ours */
+        if (++w >= c->nwords)
+            return CA_CORE_NOTALLOC;
+        k = 0;
+        v = ld(&c->map[w], shared);
+        ends = ca_map_ends(v);
+    }
+    unsigned last = ca_map_lowest(ends);
+    if (ca_map_free(v) & ca_map_span(k, last))
+        return CA_CORE_NOTALLOC;
+    *s = i;
+    *e = (w << WSHIFT) + last;
+    return CA_CORE_OK;
+}
+
+/* Chunks for a request of `size` bytes (at least one). */
+static inline size_t chunks_for(const ca_core *c, size_t size)
+{
+    size_t n = (size >> c->shift) + ((size & (ca_core_chunk_size(c) - 1)) != 0);
+    return n ? n : 1;
+}
+
+/* ---- the operations ---- */
+
+static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
+                          ca_core_status *status)
+{
+    if (align & (align - 1)) {
+        *status = CA_CORE_BADALIGN;
+        return NULL;
+    }
+    request q;
+    q.n = chunks_for(c, size);
+    q.amask = align > ca_core_chunk_size(c) ? (align >> c->shift) - 1 : 0;
+    q.rem = (size_t)(0 - ((uintptr_t)c->base >> c->shift)) & q.amask;
+
+    uint64_t b = ld(&c->bound, shared);
+    if (q.n <= (size_t)(b & BOUND_MASK)) {
+        size_t from = x->hint < c->nchunks ? x->hint : 0;
+        size_t longest;
+        size_t s = search(c, from, &q, shared, &longest);
+        if (s == NONE && shared) {
+            /* Announce the lowering, then measure again (see the top). */
+            b = ld(&c->bound, shared);
+            while (!(b & BOUND_FLAG) &&
+                   !atomic_compare_exchange_weak_explicit(&c->bound, &b, b | BOUND_FLAG, SEQ, SEQ))
+                ;
+            b |= BOUND_FLAG;
+            if (q.n <= (size_t)(b & BOUND_MASK)) {
+                s = search(c, from, &q, shared, &longest);
+                if (s == NONE) /* fails if a release saw the flag */
+                    atomic_compare_exchange_strong_explicit(&c->bound, &b, longest, SEQ, SEQ);
+            }
+        } else if (s == NONE) {
+            atomic_store_explicit(&c->bound, longest, RLX);
+        }
+        if (s != NONE) {
+            if (claim(c, s, q.n, shared) != CA_CORE_OK) {
+                x->hint = s; /* search again from the run we lost */
+                *status = CA_CORE_RETRY;
+                return NULL;
+            }
+            x->hint = s + q.n;
+            bump(&x->tally.chunks, q.n);
+            bump(&x->tally.allocs, 1);
+            bump(&x->tally.requested, size);
+            *status = CA_CORE_OK;
+            return c->base + (s << c->shift);
+        }
+    }
+    bump(&x->tally.failures, 1);
+    *status = CA_CORE_NOMEM;
+    return NULL;
+}
+
+static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool shared)
+{
+    size_t s, e;
+    ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st == CA_CORE_OK)
+        st = release(c, s, e, shared);
+    if (st == CA_CORE_OK) {
+        bump(&x->tally.chunks, -(e - s + 1));
+        bump(&x->tally.allocs, (size_t)-1);
+    }
+    return st;
+}
+
+static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t size,
+                                    bool shared)
+{
+    size_t s, e;
+    ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st != CA_CORE_OK)
+        return st;
+    size_t have = e - s + 1;
+    size_t want = chunks_for(c, size);
+    if (want > have) {
+        size_t more = want - have;
+        if (more > c->nchunks - (e + 1) || run_end(c, e + 1, e + 1 + more, shared) < e + 1 + more)
+            return CA_CORE_NOMEM;
+        if (claim(c, e + 1, more, shared) != CA_CORE_OK)
+            return CA_CORE_NOMEM; /* a neighbour took the chunks first */
+        set_end(c, e, false, shared);
+        bump(&x->tally.chunks, more);
+        bump(&x->tally.grows, 1);
+    } else if (want < have) {
+        size_t last = s + want - 1;
+        set_end(c, last, true, shared);
+        (void)release(c, last + 1, e, shared); /* ours: cannot mismatch */
+        bump(&x->tally.chunks, -(have - want));
+        bump(&x->tally.shrinks, 1);
+    }
+    return CA_CORE_OK;
+}
+
+static inline ca_core_status usable(ca_core *c, const void *p, size_t *bytes, bool shared)
+{
+    size_t s, e;
+    ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st == CA_CORE_OK)
+        *bytes = (e - s + 1) << c->shift;
+    return st;
+}
+
+/*
+ * The entry points. Each operation is compiled twice, with `shared` a
+ * constant: flatten inlines every helper, so the exclusive copy has no
+ * compare-and-swap, no seq_cst and no re-check loop left in it, and the
+ * shared copy no branch on the mode.
+ */
+#define FLAT __attribute__((flatten, noinline))
+
+static FLAT void *alloc_excl(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
+                             ca_core_status *st)
+{
+    return alloc(c, x, size, align, false, st);
+}
+
+static FLAT void *alloc_shared(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
+                               ca_core_status *st)
+{
+    return alloc(c, x, size, align, true, st);
+}
+
+static FLAT ca_core_status free_excl(ca_core *c, ca_core_ctx *x, void *p)
+{
+    return free_at(c, x, p, false);
+}
+
+static FLAT ca_core_status free_shared(ca_core *c, ca_core_ctx *x, void *p)
+{
+    return free_at(c, x, p, true);
+}
+
+static FLAT ca_core_status resize_excl(ca_core *c, ca_core_ctx *x, void *p, size_t size)
+{
+    return resize(c, x, p, size, false);
+}
+
+static FLAT ca_core_status resize_shared(ca_core *c, ca_core_ctx *x, void *p, size_t size)
+{
+    return resize(c, x, p, size, true);
+}
+
+void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
+                    ca_core_status *status)
+{
+    return shared ? alloc_shared(c, x, size, align, status)
+                  : alloc_excl(c, x, size, align, status);
+}
+
+ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared)
+{
+    return shared ? free_shared(c, x, p) : free_excl(c, x, p);
+}
+
+ca_core_status ca_core_resize(ca_core *c, ca_core_ctx *x, void *p, size_t size, bool shared)
+{
+    return shared ? resize_shared(c, x, p, size) : resize_excl(c, x, p, size);
+}
+
+ca_core_status ca_core_usable(const ca_core *c, const void *p, size_t *bytes, bool shared)
+{
+    /* locate only reads; it takes a non-const core for the atomic loads */
+    return usable((ca_core *)c, p, bytes, shared);
+}
+
+/* ---- figures ---- */
+
+/* Chunks past the end of the region in the last map word (marked used). */
+static size_t padding(const ca_core *c)
+{
+    return (c->nwords << WSHIFT) - c->nchunks;
+}
+
+void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
+{
+    ca_core *m = (ca_core *)c; /* the run helpers only read; atomics want non-const */
+    size_t free_chunks = 0, runs = 0, longest = 0, ends = 0;
+    for (size_t p = next_free(m, 0, shared); p < c->nchunks; p = next_free(m, p, shared)) {
+        size_t e = run_end(m, p, c->nchunks, shared);
+        size_t len = e > p ? e - p : 1;
+        free_chunks += len;
+        runs++;
+        if (len > longest)
+            longest = len;
+        p += len;
+    }
+    for (size_t w = 0; w < c->nwords; w++)
+        ends += ca_bits_count(ca_map_ends(ld(&m->map[w], shared)));
+    u->used_chunks = c->nchunks - free_chunks;
+    u->allocations = ends - padding(c);
+    u->free_runs = runs;
+    u->largest_free = longest;
+}
+
+void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum)
+{
+    size_t f[6] = {0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const ca_core_tally *t = tallies[i];
+        f[0] += atomic_load_explicit(&t->chunks, RLX);
+        f[1] += atomic_load_explicit(&t->allocs, RLX);
+        f[2] += atomic_load_explicit(&t->requested, RLX);
+        f[3] += atomic_load_explicit(&t->failures, RLX);
+        f[4] += atomic_load_explicit(&t->grows, RLX);
+        f[5] += atomic_load_explicit(&t->shrinks, RLX);
+    }
+    atomic_store_explicit(&sum->chunks, f[0], RLX);
+    atomic_store_explicit(&sum->allocs, f[1], RLX);
+    atomic_store_explicit(&sum->requested, f[2], RLX);
+    atomic_store_explicit(&sum->failures, f[3], RLX);
+    atomic_store_explicit(&sum->grows, f[4], RLX);
+    atomic_store_explicit(&sum->shrinks, f[5], RLX);
+}
+
+/* ---- setup ---- */
+
+size_t ca_core_meta_size(size_t nchunks)
+{
+    if (nchunks == 0 || nchunks > CA_CORE_MAX_CHUNKS)
+        return 0;
+    return CA_CORE_META_WORDS(nchunks) * sizeof(uint64_t);
+}
+
+static ca_core_status check_shift(unsigned shift)
+{
+    return shift < CA_CORE_MIN_CHUNK_SHIFT || shift > CA_CORE_MAX_CHUNK_SHIFT ? CA_CORE_BADCHUNK
+                                                                                : CA_CORE_OK;
+}
+
+ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nchunks,
+                              void **meta, void **base)
+{
+    ca_core_status st = check_shift(shift);
+    if (st != CA_CORE_OK)
+        return st;
+    size_t cs = (size_t)1 << shift;
+    if ((uintptr_t)mem & (cs - 1))
+        return CA_CORE_MISALIGNED;
+    size_t n = len >> shift;
+    if (n > CA_CORE_MAX_CHUNKS)
+        n = CA_CORE_MAX_CHUNKS;
+    /* Shrink n until its metadata (rounded up to whole chunks) and its
+     * chunks fit; n only falls, and the metadata with it, so this ends. */
+    for (;;) {
+        if (n == 0)
+            return CA_CORE_TOOSMALL;
+        size_t front = (ca_core_meta_size(n) + cs - 1) & ~(cs - 1);
+        if (front < len && n <= (len - front) >> shift) {
+            *nchunks = n;
+            *meta = mem;
+            *base = (unsigned char *)mem + front;
+            return CA_CORE_OK;
+        }
+        size_t fit = front < len ? (len - front) >> shift : 0;
+        n = fit < n ? fit : n - 1;
+    }
+}
+
+/* Set bits `from` and up of *p (from < 64), for padding. */
+static void mark_padding(_Atomic uint64_t *p, size_t from)
+{
+    if (from < 64)
+        atomic_store_explicit(p, atomic_load_explicit(p, RLX) | ca_bits_from((unsigned)from), RLX);
+}
+
+void ca_core_reset(ca_core *c)
+{
+    size_t words = CA_CORE_META_WORDS(c->nchunks);
+    for (size_t i = 0; i < words; i++) /* atomic stores: never turned into a memset call */
+        atomic_store_explicit(&c->map[i], 0, RLX);
+    size_t last = c->nwords - 1;
+    if (padding(c)) {
+        uint64_t pad = ~ca_map_upto((unsigned)((c->nchunks - 1) & 31)) & CA_MAP_USED_BITS;
+        atomic_store_explicit(&c->map[last], pad * 3u, RLX); /* "11" each */
+        atomic_store_explicit(&c->sum_used[last >> 6], 1ull << (last & 63), RLX);
+    }
+    mark_padding(&c->sum_full[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
+    mark_padding(&c->sum_used[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
+    mark_padding(&c->sum_full2[c->nsum2 - 1], c->nsum1 & 63 ? c->nsum1 & 63 : 64);
+    atomic_store_explicit(&c->bound, c->nchunks, RLX);
+}
+
+ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shift, void *meta,
+                            unsigned window)
+{
+    ca_core_status st = check_shift(shift);
+    if (st != CA_CORE_OK)
+        return st;
+    if (((uintptr_t)base & (((uintptr_t)1 << shift) - 1)) || ((uintptr_t)meta & 7))
+        return CA_CORE_MISALIGNED;
+    if (nchunks == 0)
+        return CA_CORE_TOOSMALL;
+    if (nchunks > CA_CORE_MAX_CHUNKS || nchunks > (UINTPTR_MAX - (uintptr_t)base) >> shift)
+        return CA_CORE_TOOLARGE;
+    if (window == 0 || window > CA_CORE_MAX_WINDOW)
+        return CA_CORE_BADWINDOW;
+
+    size_t nwords = CA_CORE_MAP_WORDS(nchunks), nsum1 = CA_CORE_SUM1_WORDS(nchunks);
+    _Atomic uint64_t *words = meta;
+    c->base = base;
+    c->nchunks = nchunks;
+    c->nwords = nwords;
+    c->nsum1 = nsum1;
+    c->nsum2 = CA_CORE_SUM2_WORDS(nchunks);
+    c->shift = shift;
+    c->window = window;
+    c->map = words;
+    c->sum_full = words + nwords;
+    c->sum_used = words + nwords + nsum1;
+    c->sum_full2 = words + nwords + 2 * nsum1;
+    ca_core_reset(c);
+    return CA_CORE_OK;
+}
