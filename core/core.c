@@ -678,6 +678,17 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
     u->largest_free = longest;
 }
 
+void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
+{
+    x->hint = hint;
+    atomic_init(&x->tally.chunks, (size_t)0);
+    atomic_init(&x->tally.allocs, (size_t)0);
+    atomic_init(&x->tally.requested, (size_t)0);
+    atomic_init(&x->tally.failures, (size_t)0);
+    atomic_init(&x->tally.grows, (size_t)0);
+    atomic_init(&x->tally.shrinks, (size_t)0);
+}
+
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum)
 {
     size_t f[6] = {0, 0, 0, 0, 0, 0};
@@ -722,24 +733,36 @@ ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nch
     size_t cs = (size_t)1 << shift;
     if ((uintptr_t)mem & (cs - 1))
         return CA_CORE_MISALIGNED;
+    if (len > UINTPTR_MAX - (uintptr_t)mem)
+        return CA_CORE_TOOLARGE;
+    /* The most chunks n whose metadata, rounded up to whole chunks, and
+     * whose chunks fit in len. fits(n) holds for every n up to that most
+     * and fails above, so: start from an upper bound and step down to a
+     * fit (the metadata shrinks as n does), then up while n + 1 fits. */
     size_t n = len >> shift;
     if (n > CA_CORE_MAX_CHUNKS)
         n = CA_CORE_MAX_CHUNKS;
-    /* Shrink n until its metadata (rounded up to whole chunks) and its
-     * chunks fit; n only falls, and the metadata with it, so this ends. */
-    for (;;) {
-        if (n == 0)
-            return CA_CORE_TOOSMALL;
-        size_t front = (ca_core_meta_size(n) + cs - 1) & ~(cs - 1);
-        if (front < len && n <= (len - front) >> shift) {
-            *nchunks = n;
-            *meta = mem;
-            *base = (unsigned char *)mem + front;
-            return CA_CORE_OK;
-        }
+    size_t front = 0;
+    while (n > 0) {
+        front = (ca_core_meta_size(n) + cs - 1) & ~(cs - 1);
+        if (front < len && n <= (len - front) >> shift)
+            break;
         size_t fit = front < len ? (len - front) >> shift : 0;
         n = fit < n ? fit : n - 1;
     }
+    if (n == 0)
+        return CA_CORE_TOOSMALL;
+    while (n < CA_CORE_MAX_CHUNKS) {
+        size_t next = (ca_core_meta_size(n + 1) + cs - 1) & ~(cs - 1);
+        if (next >= len || n + 1 > (len - next) >> shift)
+            break;
+        n++;
+        front = next;
+    }
+    *nchunks = n;
+    *meta = mem;
+    *base = (unsigned char *)mem + front;
+    return CA_CORE_OK;
 }
 
 /* Set bits `from` and up of *p (from < 64), for padding. */

@@ -180,8 +180,10 @@ ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shi
 
 /* The layout of a region that carries its own metadata: the metadata at the
  * front of [mem, mem + len), the chunks after it from the next chunk
- * boundary. Fills *nchunks, *meta and *base; refuses as ca_core_init does
- * (mem must be aligned to the chunk size). */
+ * boundary, as many as fit (at most CA_CORE_MAX_CHUNKS: a larger region
+ * is used up to that many). Fills *nchunks, *meta and *base; refuses as
+ * ca_core_init does: BADCHUNK, MISALIGNED (mem not aligned to the chunk
+ * size), TOOSMALL (not one chunk fits), TOOLARGE (the range wraps). */
 ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nchunks,
                               void **meta, void **base);
 
@@ -219,6 +221,9 @@ bool ca_core_owns(const ca_core *c, const void *p);
 /* Scan the map: used chunks, allocations, free runs, longest free run.
  * Exact when no operation is in flight. Cost: O(map words). */
 void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared);
+
+/* Make x a fresh context: search from `hint`, all counters 0. */
+void ca_core_ctx_init(ca_core_ctx *x, size_t hint);
 
 /* Sum `n` tallies into *sum (field by field, modulo 2^64). */
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum);
