@@ -80,6 +80,29 @@ static const char *check_summaries(const ca_core *c)
     return NULL;
 }
 
+/* Over-aligned marks sit only on the first chunk of live allocations, and
+ * only once any_aligned is raised. */
+static const char *check_aligned(const ca_core *c)
+{
+    bool any = atomic_load_explicit(&((ca_core *)c)->any_aligned, RLX);
+    for (size_t i = 0; i < CA_CORE_ALIGNED_WORDS(c->nchunks); i++) {
+        uint64_t bits = word(&c->aligned[i]);
+        if (bits && !any)
+            return "an over-aligned mark is set but no over-aligned allocation was recorded";
+        for (; bits; bits &= bits - 1) {
+            size_t s = (i << 6) + ca_bits_first(bits);
+            if (s >= c->nchunks)
+                return "an over-aligned mark past the end of the region";
+            unsigned st = ca_map_state(word(&c->map[s >> 5]), (unsigned)(s & 31));
+            unsigned before = s ? ca_map_state(word(&c->map[(s - 1) >> 5]), (unsigned)((s - 1) & 31))
+                                : CA_MAP_FREE;
+            if (st == CA_MAP_FREE || before == CA_MAP_USED)
+                return "an over-aligned mark is not on the first chunk of a live allocation";
+        }
+    }
+    return NULL;
+}
+
 const char *ca_core_check(const ca_core *c, const ca_core_tally *sum)
 {
     size_t used, ends;
@@ -95,6 +118,9 @@ const char *ca_core_check(const ca_core *c, const ca_core_tally *sum)
     uint64_t bound = atomic_load_explicit(&((ca_core *)c)->bound, RLX) & ~(1ull << 63);
     if (bound < u.largest_free)
         return "the bound on the longest free run is below the longest free run";
+    why = check_aligned(c);
+    if (why)
+        return why;
     if (sum && (atomic_load_explicit(&sum->chunks, RLX) != used ||
                 atomic_load_explicit(&sum->allocs, RLX) != ends))
         return "the chunk or allocation counters disagree with the map";

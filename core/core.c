@@ -428,6 +428,34 @@ static void set_end(ca_core *c, size_t i, bool on, bool shared)
         ;
 }
 
+/* ---- over-aligned starts ---- */
+
+/* Record (or forget) that the allocation starting at chunk s was aligned
+ * above the chunk size. Called while s is ours (after the claim, before the
+ * release), so no other thread touches this bit meanwhile; its neighbours
+ * in the word may change, hence an RMW in shared mode. The flag any_aligned
+ * is raised first: a thread that later frees this allocation got the
+ * pointer through the program's own synchronisation, which orders both. */
+static void mark_aligned(ca_core *c, size_t s, bool on, bool shared)
+{
+    _Atomic uint64_t *w = &c->aligned[s >> 6];
+    uint64_t m = 1ull << (s & 63);
+    if (on && !atomic_load_explicit(&c->any_aligned, RLX))
+        atomic_store_explicit(&c->any_aligned, true, RLX);
+    if (shared && on)
+        atomic_fetch_or_explicit(w, m, RLX);
+    else if (shared)
+        atomic_fetch_and_explicit(w, ~m, RLX);
+    else
+        xor_bits(w, ((atomic_load_explicit(w, RLX) & m) != 0) != on ? m : 0);
+}
+
+static inline bool is_aligned_start(ca_core *c, size_t s)
+{
+    return atomic_load_explicit(&c->any_aligned, RLX) &&
+           (atomic_load_explicit(&c->aligned[s >> 6], RLX) >> (s & 63)) & 1u;
+}
+
 /* ---- pointers ---- */
 
 bool ca_core_owns(const ca_core *c, const void *p)
@@ -523,6 +551,8 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
                 *status = CA_CORE_RETRY;
                 return NULL;
             }
+            if (q.amask)
+                mark_aligned(c, s, true, shared);
             x->hint = s + q.n;
             bump(&x->tally.chunks, q.n);
             bump(&x->tally.allocs, 1);
@@ -540,6 +570,8 @@ static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool s
 {
     size_t s, e;
     ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st == CA_CORE_OK && is_aligned_start(c, s))
+        mark_aligned(c, s, false, shared); /* before the release: the chunk is still ours */
     if (st == CA_CORE_OK)
         st = release(c, s, e, shared);
     if (st == CA_CORE_OK) {
@@ -575,6 +607,16 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
         bump(&x->tally.shrinks, 1);
     }
     return CA_CORE_OK;
+}
+
+static inline ca_core_status align_of(ca_core *c, const void *p, size_t *align, bool shared)
+{
+    size_t s, e;
+    ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st == CA_CORE_OK)
+        *align = is_aligned_start(c, s) ? (size_t)1 << ca_bits_first((uint64_t)(uintptr_t)p)
+                                         : ca_core_chunk_size(c);
+    return st;
 }
 
 static inline ca_core_status usable(ca_core *c, const void *p, size_t *bytes, bool shared)
@@ -641,6 +683,12 @@ ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared)
 ca_core_status ca_core_resize(ca_core *c, ca_core_ctx *x, void *p, size_t size, bool shared)
 {
     return shared ? resize_shared(c, x, p, size) : resize_excl(c, x, p, size);
+}
+
+ca_core_status ca_core_align_of(const ca_core *c, const void *p, size_t *align, bool shared)
+{
+    /* locate only reads; it takes a non-const core for the atomic loads */
+    return align_of((ca_core *)c, p, align, shared);
 }
 
 ca_core_status ca_core_usable(const ca_core *c, const void *p, size_t *bytes, bool shared)
@@ -787,6 +835,7 @@ void ca_core_reset(ca_core *c)
     mark_padding(&c->sum_used[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
     mark_padding(&c->sum_full2[c->nsum2 - 1], c->nsum1 & 63 ? c->nsum1 & 63 : 64);
     atomic_store_explicit(&c->bound, c->nchunks, RLX);
+    atomic_store_explicit(&c->any_aligned, false, RLX);
 }
 
 ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shift, void *meta,
@@ -817,6 +866,7 @@ ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shi
     c->sum_full = words + nwords;
     c->sum_used = words + nwords + nsum1;
     c->sum_full2 = words + nwords + 2 * nsum1;
+    c->aligned = c->sum_full2 + c->nsum2;
     ca_core_reset(c);
     return CA_CORE_OK;
 }

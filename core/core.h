@@ -90,13 +90,16 @@ _Static_assert(sizeof(uint64_t) == sizeof(unsigned long long), "map words are 64
 #define CA_CORE_MAX_WINDOW 64u
 
 /* Metadata size, in 64-bit words, for n chunks: the map (2 bits a chunk),
- * two level-1 summaries (1 bit a map word) and one level-2 summary (1 bit a
- * level-1 word). A constant expression, for static definitions. */
+ * two level-1 summaries (1 bit a map word), one level-2 summary (1 bit a
+ * level-1 word) and the over-aligned starts (1 bit a chunk). A constant
+ * expression. */
 #define CA_CORE_MAP_WORDS(n) (((size_t)(n) + 31u) / 32u)
 #define CA_CORE_SUM1_WORDS(n) ((CA_CORE_MAP_WORDS(n) + 63u) / 64u)
 #define CA_CORE_SUM2_WORDS(n) ((CA_CORE_SUM1_WORDS(n) + 63u) / 64u)
-#define CA_CORE_META_WORDS(n) \
-    (CA_CORE_MAP_WORDS(n) + 2u * CA_CORE_SUM1_WORDS(n) + CA_CORE_SUM2_WORDS(n))
+#define CA_CORE_ALIGNED_WORDS(n) (((size_t)(n) + 63u) / 64u)
+#define CA_CORE_META_WORDS(n)                                                   \
+    (CA_CORE_MAP_WORDS(n) + 2u * CA_CORE_SUM1_WORDS(n) + CA_CORE_SUM2_WORDS(n) + \
+     CA_CORE_ALIGNED_WORDS(n))
 
 typedef enum ca_core_status {
     CA_CORE_OK = 0,
@@ -150,6 +153,12 @@ typedef struct ca_core {
     _Atomic uint64_t *sum_full;   /* nsum1: bit w = map word w has no free chunk */
     _Atomic uint64_t *sum_used;   /* nsum1: bit w = map word w has a used chunk */
     _Atomic uint64_t *sum_full2;  /* nsum2: bit i = sum_full word i is all set */
+    /* 1 bit a chunk: an allocation asked to be aligned above the chunk size
+     * starts here (so that a move keeps its alignment: ca_core_align_of).
+     * Read by free only once any_aligned is set, so arenas that never
+     * over-align pay nothing for it. */
+    _Atomic uint64_t *aligned;
+    _Atomic bool any_aligned;
     /* An upper bound on the longest run of free chunks (bits 0..62) and, in
      * bit 63, "a failed search is measuring the longest run" (core.c). */
     _Alignas(64) _Atomic uint64_t bound;
@@ -210,6 +219,12 @@ ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared);
  * free chunks right after it (NOMEM if they are not all free), shrinking
  * releases the tail. Never moves. Pointer faults as ca_core_free. */
 ca_core_status ca_core_resize(ca_core *c, ca_core_ctx *x, void *p, size_t size, bool shared);
+
+/* The alignment a copy of the allocation at p must keep: for one made with
+ * an alignment above the chunk size, the largest power of two dividing p
+ * (at least what it was asked); else the chunk size. Pointer faults as
+ * ca_core_free. */
+ca_core_status ca_core_align_of(const ca_core *c, const void *p, size_t *align, bool shared);
 
 /* Usable size of the allocation at p (its chunks times the chunk size) in
  * *bytes. Pointer faults as ca_core_free. */

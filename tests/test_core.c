@@ -195,9 +195,10 @@ START_TEST(init_meta_size)
     static const size_t ns[] = {1, 31, 32, 33, 2048, 2049, 131072, 131073, CA_CORE_MAX_CHUNKS};
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
         /* The map (32 chunks a word), two level-1 summaries (64 map words
-         * a word), one level-2 summary (64 level-1 words a word). */
+         * a word), one level-2 summary (64 level-1 words a word), and the
+         * over-aligned starts (64 chunks a word). */
         size_t map = div_up(ns[i], 32), sum1 = div_up(map, 64), sum2 = div_up(sum1, 64);
-        size_t want = (map + 2 * sum1 + sum2) * 8;
+        size_t want = (map + 2 * sum1 + sum2 + div_up(ns[i], 64)) * 8;
         ck_assert_msg(ca_core_meta_size(ns[i]) == want, "meta size of %zu chunks: %zu, not %zu",
                       ns[i], ca_core_meta_size(ns[i]), want);
     }
@@ -438,6 +439,47 @@ START_TEST(alloc_large_alignment_is_honoured)
     void *d = ca_test_alloc(&t, 0, 8192);
     ck_assert_msg(d == t.region + 4096, "align 8192 over a base aligned to 4096 only: chunk %zu",
                   ca_test_chunk_of(&t, d));
+    ca_test_core_fini(&t);
+}
+END_TEST
+
+/* ca_core_align_of: an allocation made with an alignment above the chunk
+ * size keeps at least that alignment; any other needs the chunk size only,
+ * even when it happens to sit on a large boundary, and even where an
+ * over-aligned allocation was freed before. */
+START_TEST(alloc_align_of_remembers_over_alignment)
+{
+    ca_test_core t;
+    ca_test_core_init(&t, 1024, 4, 4096, 4); /* base aligned to exactly 4096 */
+    size_t cs = t.chunk_size, align;
+
+    void *plain = ca_test_alloc(&t, cs, 0); /* chunk 0: on a 4096 boundary */
+    ck_assert_msg(ca_core_align_of(&t.core, plain, &align, false) == CA_CORE_OK,
+                  "align_of refused a live allocation");
+    ck_assert_msg(align == cs, "a plain allocation on a 4096 boundary must keep %zu, not %zu", cs,
+                  align);
+    ca_test_free(&t, plain);
+
+    void *over = ca_test_alloc(&t, cs, 1024);
+    ck_assert_msg(ca_core_align_of(&t.core, over, &align, false) == CA_CORE_OK &&
+                      align >= 1024 && (uintptr_t)over % align == 0,
+                  "an allocation aligned to 1024 must keep at least 1024, got %zu", align);
+    ca_test_core_check(&t); /* the mark is checked too */
+    size_t s = ca_test_chunk_of(&t, over);
+    ca_test_free(&t, over);
+    ca_test_core_check(&t);
+
+    /* A plain allocation where the over-aligned one was: the mark is gone. */
+    t.ctx.hint = s;
+    void *again = ca_test_alloc(&t, cs, 0);
+    ck_assert_msg(again == over, "expected the freed chunk %zu again", s);
+    ck_assert_msg(ca_core_align_of(&t.core, again, &align, true) == CA_CORE_OK && align == cs,
+                  "the mark of a freed over-aligned allocation stayed: %zu", align);
+    ck_assert_msg(ca_core_align_of(&t.core, (char *)again + 1, &align, false) == CA_CORE_INTERIOR,
+                  "align_of of an interior pointer must be a fault");
+    ca_test_free(&t, again);
+    ck_assert_msg(ca_core_align_of(&t.core, again, &align, false) == CA_CORE_NOTALLOC,
+                  "align_of of a freed pointer must be a fault");
     ca_test_core_fini(&t);
 }
 END_TEST
@@ -1271,7 +1313,7 @@ static Suite *core_suite(void)
     Suite *s = suite_create("core");
     struct {
         const char *name;
-        const TTest *tests[10];
+        const TTest *tests[12];
     } cases[] = {
         {"init", {init_refusals, init_accepts_edges, init_meta_size}},
         {"layout", {layout_carves_the_front, layout_too_small, layout_refusals,
@@ -1279,7 +1321,8 @@ static Suite *core_suite(void)
         {"alloc",
          {alloc_size_zero_is_unique, alloc_rounds_up_to_chunks, alloc_small_alignment_is_free,
           alloc_large_alignment_is_honoured, alloc_bad_alignment, alloc_huge_sizes,
-          alloc_huge_alignments, alloc_full_arena, alloc_next_fit, alloc_best_fit_window}},
+          alloc_huge_alignments, alloc_full_arena, alloc_next_fit, alloc_best_fit_window,
+          alloc_align_of_remembers_over_alignment}},
         {"free", {free_valid, free_faults}},
         {"resize", {resize_grows_in_place, resize_grow_blocked, resize_shrink_gives_the_tail_back,
                     resize_same_chunk_count}},
@@ -1292,7 +1335,7 @@ static Suite *core_suite(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
         tcase_set_timeout(tc, TIMEOUT);
-        for (size_t j = 0; j < 10 && cases[i].tests[j]; j++)
+        for (size_t j = 0; j < 12 && cases[i].tests[j]; j++)
             tcase_add_test(tc, cases[i].tests[j]);
         suite_add_tcase(s, tc);
     }
