@@ -726,6 +726,29 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
     u->largest_free = longest;
 }
 
+void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t ncounts,
+                       bool shared)
+{
+    ca_core *m = (ca_core *)c; /* reads only; atomics want non-const */
+    for (size_t g = 0; g < ncounts; g++)
+        counts[g] = 0;
+    /* Walk the map a piece at a time: a piece ends at a word end or a
+     * group end, whichever comes first, and is counted with one popcount. */
+    size_t end = group * ncounts < c->nchunks ? group * ncounts : c->nchunks;
+    for (size_t i = 0; i < end;) {
+        size_t w = i >> WSHIFT, g = i / group;
+        size_t stop = (w + 1) << WSHIFT;
+        if (stop > (g + 1) * group)
+            stop = (g + 1) * group;
+        if (stop > end)
+            stop = end;
+        uint64_t used = ca_map_used(ld(&m->map[w], shared)) &
+                        ca_map_span((unsigned)(i & 31), (unsigned)((stop - 1) & 31));
+        counts[g] += ca_bits_count(used);
+        i = stop;
+    }
+}
+
 void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
 {
     x->hint = hint;
@@ -772,9 +795,18 @@ static ca_core_status check_shift(unsigned shift)
                                                                                 : CA_CORE_OK;
 }
 
-ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nchunks,
-                              void **meta, void **base)
+/* ca_core_layout's default: the core's own metadata. */
+static size_t own_meta(size_t nchunks, const void *arg)
 {
+    (void)arg;
+    return ca_core_meta_size(nchunks);
+}
+
+ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
+                              const void *arg, size_t *nchunks, void **meta, void **base)
+{
+    if (!meta_bytes)
+        meta_bytes = own_meta;
     ca_core_status st = check_shift(shift);
     if (st != CA_CORE_OK)
         return st;
@@ -792,7 +824,7 @@ ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nch
         n = CA_CORE_MAX_CHUNKS;
     size_t front = 0;
     while (n > 0) {
-        front = (ca_core_meta_size(n) + cs - 1) & ~(cs - 1);
+        front = (meta_bytes(n, arg) + cs - 1) & ~(cs - 1);
         if (front < len && n <= (len - front) >> shift)
             break;
         size_t fit = front < len ? (len - front) >> shift : 0;
@@ -801,7 +833,7 @@ ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nch
     if (n == 0)
         return CA_CORE_TOOSMALL;
     while (n < CA_CORE_MAX_CHUNKS) {
-        size_t next = (ca_core_meta_size(n + 1) + cs - 1) & ~(cs - 1);
+        size_t next = (meta_bytes(n + 1, arg) + cs - 1) & ~(cs - 1);
         if (next >= len || n + 1 > (len - next) >> shift)
             break;
         n++;

@@ -187,14 +187,20 @@ size_t ca_core_meta_size(size_t nchunks);
 ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shift,
                             void *meta, unsigned window);
 
-/* The layout of a region that carries its own metadata: the metadata at the
- * front of [mem, mem + len), the chunks after it from the next chunk
- * boundary, as many as fit (at most CA_CORE_MAX_CHUNKS: a larger region
- * is used up to that many). Fills *nchunks, *meta and *base; refuses as
- * ca_core_init does: BADCHUNK, MISALIGNED (mem not aligned to the chunk
- * size), TOOSMALL (not one chunk fits), TOOLARGE (the range wraps). */
-ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, size_t *nchunks,
-                              void **meta, void **base);
+/* How many bytes of bookkeeping n chunks need (for ca_core_layout). It
+ * must not grow when n falls; 0 means "too many chunks". */
+typedef size_t ca_core_meta_fn(size_t nchunks, const void *arg);
+
+/* The layout of a region that carries its own bookkeeping: meta_bytes(n,
+ * arg) bytes of it at the front of [mem, mem + len) (meta_bytes NULL:
+ * ca_core_meta_size(n), the core's own), the chunks after it from the next
+ * chunk boundary, as many as fit (at most CA_CORE_MAX_CHUNKS: a larger
+ * region is used up to that many). Fills *nchunks, *meta and *base;
+ * refuses as ca_core_init does: BADCHUNK, MISALIGNED (mem not aligned to
+ * the chunk size), TOOSMALL (not one chunk fits), TOOLARGE (the range
+ * wraps). Cost: a few evaluations of meta_bytes. */
+ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
+                              const void *arg, size_t *nchunks, void **meta, void **base);
 
 /* Mark every chunk free again (counters of contexts are the caller's).
  * Exclusive. Cost: O(metadata words). */
@@ -239,6 +245,12 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared);
 
 /* Make x a fresh context: search from `hint`, all counters 0. */
 void ca_core_ctx_init(ca_core_ctx *x, size_t hint);
+
+/* Count the used chunks in each of `ncounts` consecutive groups of `group`
+ * chunks from chunk 0 (group > 0; chunks past the last group are not
+ * counted, groups past the end count 0). Cost: O(map words). */
+void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t ncounts,
+                       bool shared);
 
 /* Sum `n` tallies into *sum (field by field, modulo 2^64). */
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum);

@@ -232,7 +232,7 @@ START_TEST(layout_carves_the_front)
             unsigned char *mem = chunk_aligned(len, cs);
             size_t n = 0;
             void *meta = NULL, *base = NULL;
-            ca_core_status st = ca_core_layout(mem, len, shifts[i], &n, &meta, &base);
+            ca_core_status st = ca_core_layout(mem, len, shifts[i], NULL, NULL, &n, &meta, &base);
             ck_assert_msg(st == CA_CORE_OK, "layout of %zu bytes, chunk %zu: status %d", len, cs,
                           (int)st);
             unsigned char *b = base;
@@ -276,17 +276,17 @@ START_TEST(layout_too_small)
         size_t n = 0;
         void *meta = NULL, *base = NULL;
         for (size_t j = 0; j < sizeof shorter / sizeof shorter[0]; j++) {
-            ca_core_status st = ca_core_layout(mem, shorter[j], shifts[i], &n, &meta, &base);
+            ca_core_status st = ca_core_layout(mem, shorter[j], shifts[i], NULL, NULL, &n, &meta, &base);
             ck_assert_msg(st == CA_CORE_TOOSMALL, "layout of %zu bytes: status %d", shorter[j],
                           (int)st);
         }
-        ca_core_status st = ca_core_layout(mem, cs, shifts[i], &n, &meta, &base);
+        ca_core_status st = ca_core_layout(mem, cs, shifts[i], NULL, NULL, &n, &meta, &base);
         ck_assert_msg(st == CA_CORE_TOOSMALL, "layout of one chunk (no room for metadata): %d",
                       (int)st);
-        st = ca_core_layout(mem, smallest - 1, shifts[i], &n, &meta, &base);
+        st = ca_core_layout(mem, smallest - 1, shifts[i], NULL, NULL, &n, &meta, &base);
         ck_assert_msg(st == CA_CORE_TOOSMALL, "layout of %zu bytes, chunk %zu: status %d",
                       smallest - 1, cs, (int)st);
-        st = ca_core_layout(mem, smallest, shifts[i], &n, &meta, &base);
+        st = ca_core_layout(mem, smallest, shifts[i], NULL, NULL, &n, &meta, &base);
         ck_assert_msg(st == CA_CORE_OK && n == 1 && base == mem + smallest - cs,
                       "layout of %zu bytes, chunk %zu: status %d, %zu chunks", smallest, cs,
                       (int)st, n);
@@ -301,7 +301,7 @@ static void expect_layout_refused(const char *what, void *mem, size_t len, unsig
 {
     size_t n = 12345;
     void *sentinel = &n, *meta = sentinel, *base = sentinel;
-    ca_core_status st = ca_core_layout(mem, len, shift, &n, &meta, &base);
+    ca_core_status st = ca_core_layout(mem, len, shift, NULL, NULL, &n, &meta, &base);
     ck_assert_msg(st == want, "layout of %s: status %d, expected %d", what, (int)st, (int)want);
     ck_assert_msg(n == 12345 && meta == sentinel && base == sentinel,
                   "layout of %s wrote its outputs", what);
@@ -329,7 +329,7 @@ START_TEST(layout_wrapping_region)
     uintptr_t mem = ~(uintptr_t)0 - (((uintptr_t)1 << 20) - 1); /* 1 MiB below the top */
     size_t n = 0;
     void *meta = NULL, *base = NULL;
-    ca_core_status st = ca_core_layout(addr(mem), len, 4, &n, &meta, &base);
+    ca_core_status st = ca_core_layout(addr(mem), len, 4, NULL, NULL, &n, &meta, &base);
     if (st == CA_CORE_OK) {
         uintptr_t b = (uintptr_t)base;
         /* What init accepts: n <= (UINTPTR_MAX - base) >> shift. */
