@@ -1,0 +1,298 @@
+/*
+ * sync/arena.c — one core bound to one sync layer (see sync/arena.h).
+ *
+ * enter() and leave() are the only places that know the layers; every
+ * operation is enter, core, leave. Nothing here calls user code, prints,
+ * allocates or aborts, with or without a lock held.
+ */
+#include "config.h"
+
+#include "sync/arena.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define RLX memory_order_relaxed
+
+static const char *const kind_names[CA_SYNC_KINDS] = {"none", "spin", "ticket", "mutex", "hint"};
+
+const char *ca_sync_kind_name(ca_sync_kind kind)
+{
+    return (unsigned)kind < CA_SYNC_KINDS ? kind_names[kind] : "?";
+}
+
+bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind)
+{
+    for (unsigned i = 0; i < CA_SYNC_KINDS; i++)
+        if (strcmp(name, kind_names[i]) == 0) {
+            *kind = (ca_sync_kind)i;
+            return true;
+        }
+    return false;
+}
+
+ca_sync_kind ca_sync_default_kind(void)
+{
+    return CA_SYNC_DEFAULT; /* configure --with-lock */
+}
+
+/* The layout of an arena's metadata: the core's, then, for "hint", the
+ * slots at the next 128-byte boundary. */
+static size_t slots_offset(size_t nchunks)
+{
+    return ca_core_meta_size(nchunks);
+}
+
+size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks)
+{
+    size_t core = ca_core_meta_size(nchunks);
+    if (core == 0 || kind != CA_SYNC_HINT)
+        return core;
+    return slots_offset(nchunks) + CA_SYNC_HINT_SLOT_BYTES + ca_sync_hint_meta_size();
+}
+
+ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
+                                  unsigned shift, void *meta, unsigned window)
+{
+    assert((unsigned)kind < CA_SYNC_KINDS); /* api/ validates what users pass */
+    ca_core_status st = ca_core_init(&a->core, base, nchunks, shift, meta, window);
+    if (st != CA_CORE_OK)
+        return st;
+    a->kind = kind;
+    switch (kind) {
+    case CA_SYNC_NONE:
+        ca_sync_none_init(&a->lock.none);
+        break;
+    case CA_SYNC_SPIN:
+        ca_sync_spin_init(&a->lock.spin);
+        break;
+    case CA_SYNC_TICKET:
+        ca_sync_ticket_init(&a->lock.ticket);
+        break;
+    case CA_SYNC_MUTEX:
+        ca_sync_mutex_init(&a->lock.mutex);
+        break;
+    case CA_SYNC_HINT: {
+        uintptr_t at = (uintptr_t)meta + slots_offset(nchunks);
+        at = (at + CA_SYNC_HINT_SLOT_BYTES - 1) & ~(uintptr_t)(CA_SYNC_HINT_SLOT_BYTES - 1);
+        ca_sync_hint_init(&a->hint, (void *)at, nchunks);
+        break;
+    }
+    }
+    ca_core_ctx_init(&a->ctx, 0);
+    atomic_init(&a->peak, (size_t)0);
+    return CA_CORE_OK;
+}
+
+void ca_sync_arena_fini(ca_sync_arena *a)
+{
+    if (a->kind == CA_SYNC_MUTEX)
+        ca_sync_mutex_fini(&a->lock.mutex);
+    else if (a->kind == CA_SYNC_HINT)
+        ca_sync_hint_fini(&a->hint);
+}
+
+/* ---- entering and leaving the layer ---- */
+
+static inline ca_core_ctx *enter(ca_sync_arena *a)
+{
+    switch (a->kind) {
+    case CA_SYNC_SPIN:
+        ca_sync_spin_lock(&a->lock.spin);
+        break;
+    case CA_SYNC_TICKET:
+        ca_sync_ticket_lock(&a->lock.ticket);
+        break;
+    case CA_SYNC_MUTEX:
+        ca_sync_mutex_lock(&a->lock.mutex);
+        break;
+    case CA_SYNC_HINT:
+        return ca_sync_hint_lock(&a->hint);
+    case CA_SYNC_NONE:
+        break;
+    }
+    return &a->ctx;
+}
+
+static inline void leave(ca_sync_arena *a, ca_core_ctx *x)
+{
+    switch (a->kind) {
+    case CA_SYNC_SPIN:
+        ca_sync_spin_unlock(&a->lock.spin);
+        break;
+    case CA_SYNC_TICKET:
+        ca_sync_ticket_unlock(&a->lock.ticket);
+        break;
+    case CA_SYNC_MUTEX:
+        ca_sync_mutex_unlock(&a->lock.mutex);
+        break;
+    case CA_SYNC_HINT:
+        ca_sync_hint_unlock(&a->hint, x);
+        break;
+    case CA_SYNC_NONE:
+        break;
+    }
+}
+
+static inline bool shared(const ca_sync_arena *a)
+{
+    return a->kind == CA_SYNC_HINT;
+}
+
+/* After an operation through x changed the chunk count: keep the peak.
+ * Under a lock the count is exact and only the holder writes the peak;
+ * under "hint" the published total stands for it (see ca_sync_stats). */
+static inline void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
+{
+    size_t now;
+    if (!shared(a)) {
+        if (!grew)
+            return;
+        now = atomic_load_explicit(&x->tally.chunks, RLX);
+        if (now > atomic_load_explicit(&a->peak, RLX))
+            atomic_store_explicit(&a->peak, now, RLX);
+        return;
+    }
+    now = ca_sync_hint_publish(&a->hint, x);
+    if (!grew || now == 0)
+        return;
+    size_t peak = atomic_load_explicit(&a->peak, RLX);
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&a->peak, &peak, now, RLX, RLX))
+        ;
+}
+
+/* ---- operations ---- */
+
+void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
+{
+    ca_core_ctx *x = enter(a);
+    void *p;
+    for (unsigned lost = 0;;) {
+        p = ca_core_alloc(&a->core, x, size, align, shared(a), status);
+        if (*status != CA_CORE_RETRY)
+            break;
+        /* Another thread took the run first: search on from it, and after
+         * a few lost races in a row move to another part of the arena. */
+        if (++lost % CA_SYNC_HINT_RETRIES == 0)
+            x->hint = (x->hint + (size_t)((a->core.nchunks * 0x9E3779B9ull) >> 32)) %
+                      a->core.nchunks;
+    }
+    if (p)
+        note_chunks(a, x, true);
+    leave(a, x);
+    return p;
+}
+
+ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = ca_core_free(&a->core, x, p, shared(a));
+    if (st == CA_CORE_OK)
+        note_chunks(a, x, false);
+    leave(a, x);
+    return st;
+}
+
+ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = ca_core_resize(&a->core, x, p, size, shared(a));
+    if (st == CA_CORE_OK)
+        note_chunks(a, x, true); /* a shrink leaves the peak alone by itself */
+    leave(a, x);
+    return st;
+}
+
+ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = ca_core_usable(&a->core, p, bytes, shared(a));
+    leave(a, x);
+    return st;
+}
+
+ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *align)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = ca_core_align_of(&a->core, p, align, shared(a));
+    leave(a, x);
+    return st;
+}
+
+/* ---- figures and upkeep ---- */
+
+void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, size_t ncounts)
+{
+    ca_core_ctx *x = shared(a) ? NULL : enter(a);
+    ca_core_occupancy(&a->core, group, counts, ncounts, shared(a));
+    if (x)
+        leave(a, x);
+}
+
+/* Every context of the arena, into out (room for CA_SYNC_HINT_SLOTS + 1). */
+static size_t contexts(ca_sync_arena *a, ca_core_ctx **out)
+{
+    if (shared(a))
+        return ca_sync_hint_contexts(&a->hint, out);
+    out[0] = &a->ctx;
+    return 1;
+}
+
+/* The counters of every context, summed. */
+static void tally(ca_sync_arena *a, ca_core_tally *sum)
+{
+    ca_core_ctx *ctxs[CA_SYNC_HINT_SLOTS + 1];
+    const ca_core_tally *tallies[CA_SYNC_HINT_SLOTS + 1];
+    size_t n = contexts(a, ctxs);
+    for (size_t i = 0; i < n; i++)
+        tallies[i] = &ctxs[i]->tally;
+    ca_core_tally_sum(tallies, n, sum);
+}
+
+void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
+{
+    ca_core_tally t;
+    ca_core_usage u;
+    ca_core_ctx *x = shared(a) ? NULL : enter(a);
+    tally(a, &t);
+    ca_core_scan(&a->core, &u, shared(a));
+    size_t peak = atomic_load_explicit(&a->peak, RLX);
+    if (x)
+        leave(a, x);
+
+    s->chunk_size = ca_core_chunk_size(&a->core);
+    s->chunks_total = a->core.nchunks;
+    s->chunks_used = u.used_chunks;
+    s->chunks_peak = peak > u.used_chunks ? peak : u.used_chunks;
+    s->allocations = u.allocations;
+    s->bytes_requested = atomic_load_explicit(&t.requested, RLX);
+    s->failures = atomic_load_explicit(&t.failures, RLX);
+    s->grows = atomic_load_explicit(&t.grows, RLX);
+    s->shrinks = atomic_load_explicit(&t.shrinks, RLX);
+    s->free_runs = u.free_runs;
+    s->largest_free = u.largest_free;
+}
+
+void ca_sync_arena_reset(ca_sync_arena *a)
+{
+    ca_core_ctx *ctxs[CA_SYNC_HINT_SLOTS + 1];
+    size_t n = contexts(a, ctxs);
+    ca_core_reset(&a->core);
+    for (size_t i = 0; i < n; i++)
+        ca_core_ctx_init(ctxs[i], ctxs[i]->hint);
+    if (shared(a)) {
+        for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
+            a->hint.slots[i].published = 0;
+        a->hint.overflow_published = 0;
+        atomic_store_explicit(&a->hint.published, (size_t)0, RLX);
+    }
+    atomic_store_explicit(&a->peak, (size_t)0, RLX);
+}
+
+const char *ca_sync_arena_check(ca_sync_arena *a)
+{
+    ca_core_tally t;
+    tally(a, &t);
+    return ca_core_check(&a->core, &t);
+}

@@ -1,0 +1,118 @@
+/*
+ * sync/arena.h — an arena: one core bound to one sync layer.
+ *
+ * The layer is chosen per arena when it is set up; every layer is compiled
+ * into every build, and configure's --with-lock only picks the default.
+ * Each operation enters the layer (takes the lock, or finds the calling
+ * thread's context for "hint"), runs the core (exclusive under a lock,
+ * shared under "hint"), keeps the peak, and leaves. Nothing here knows
+ * names, errno or the error handler: api/ adds those.
+ *
+ * Thread safety: alloc, free, resize, usable and stats may be called from
+ * any thread at any time, except for a "none" arena, which is for one
+ * thread at a time. init, fini, reset and check need the arena quiet (no
+ * operation in flight); the caller guarantees it.
+ */
+#ifndef CA_SYNC_ARENA_H
+#define CA_SYNC_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/core.h"
+#include "sync/hint.h"
+#include "sync/mutex.h"
+#include "sync/none.h"
+#include "sync/spin.h"
+#include "sync/ticket.h"
+
+typedef enum ca_sync_kind {
+    CA_SYNC_NONE = 0,
+    CA_SYNC_SPIN,
+    CA_SYNC_TICKET,
+    CA_SYNC_MUTEX,
+    CA_SYNC_HINT
+} ca_sync_kind;
+
+#define CA_SYNC_KINDS 5
+
+/* Consecutive lost races after which a "hint" search jumps elsewhere. */
+#define CA_SYNC_HINT_RETRIES 8u
+
+typedef struct ca_sync_arena {
+    ca_core core;
+    ca_sync_kind kind;
+    /* The lock and the context it guards share a line: a locked operation
+     * moves one cache line between threads, not two. */
+    _Alignas(64) union {
+        ca_sync_none none;
+        ca_sync_spin spin;
+        ca_sync_ticket ticket;
+        ca_sync_mutex mutex;
+    } lock;
+    ca_core_ctx ctx;     /* the context of the locking layers */
+    _Atomic size_t peak; /* most chunks in use at once (see ca_sync_stats) */
+    ca_sync_hint hint;   /* the "hint" layer's slots (its hot word on a line of its own) */
+} ca_sync_arena;
+
+/* An arena's figures. */
+typedef struct ca_sync_stats {
+    size_t chunk_size;      /* bytes */
+    size_t chunks_total;
+    size_t chunks_used;
+    size_t chunks_peak;     /* exact under a lock; under "hint", as published
+                             * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
+    size_t allocations;     /* live */
+    size_t bytes_requested; /* by successful allocations, ever */
+    size_t failures;        /* allocations that found no room */
+    size_t grows;           /* in-place growths */
+    size_t shrinks;         /* in-place shrinks */
+    size_t free_runs;
+    size_t largest_free;    /* chunks in the longest free run */
+} ca_sync_stats;
+
+/* The layer's name ("none", "spin", "ticket", "mutex", "hint"). */
+const char *ca_sync_kind_name(ca_sync_kind kind);
+
+/* The layer named `name`; false if there is none. */
+bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind);
+
+/* The default layer (configure --with-lock). */
+ca_sync_kind ca_sync_default_kind(void);
+
+/* Metadata bytes an arena of nchunks chunks with this layer needs: the
+ * core's, and the slots of "hint". 0 if nchunks is 0 or too large. */
+size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks);
+
+/* Set up the arena with layer `kind` (one of the five) (see ca_core_init
+ * for the refusals; meta must hold ca_sync_meta_size bytes, 8-aligned). On
+ * a refusal nothing is set up. */
+ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
+                                  unsigned shift, void *meta, unsigned window);
+
+/* Release what the layer holds (the mutex, the live-list entry). */
+void ca_sync_arena_fini(ca_sync_arena *a);
+
+/* The core operations (core/core.h), through the layer. alloc never
+ * returns CA_CORE_RETRY: the layer searches again. */
+void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status);
+ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);
+ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size);
+ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes);
+ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *align);
+
+/* Used chunks in each of `ncounts` consecutive groups of `group` chunks
+ * (see ca_core_occupancy), under the lock or as a snapshot. */
+void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, size_t ncounts);
+
+/* Figures: counters summed over every context, and one scan of the map
+ * (under the lock, or, for "hint", a snapshot while others work). */
+void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s);
+
+/* Mark every chunk free and every counter 0. The arena must be quiet. */
+void ca_sync_arena_reset(ca_sync_arena *a);
+
+/* ca_core_check with the counters of every context. The arena must be quiet. */
+const char *ca_sync_arena_check(ca_sync_arena *a);
+
+#endif /* CA_SYNC_ARENA_H */

@@ -1,0 +1,235 @@
+/*
+ * sync/hint.c — per-thread slots of the "hint" layer (see sync/hint.h).
+ *
+ * Thread safety: lock, trylock and publish are called by any thread at any
+ * time; init and fini by the arena's owner while no operation runs on it.
+ * Process-wide state (the live list, the exit hook) is guarded by
+ * live_mutex; a thread's table is its own.
+ */
+#include "sync/hint.h"
+
+#include <pthread.h>
+#include <stddef.h>
+
+/* Entries in a thread's table: a thread can work in this many hint arenas at
+ * once with a slot of its own in each. */
+#define TABLE_SIZE 8u
+
+/* A thread's table lives in initial-exec TLS: one instruction to reach,
+ * with no call to __tls_get_addr on the allocation path. */
+#define CA_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+typedef struct entry {
+    ca_sync_hint *h;         /* NULL: unused */
+    uint64_t generation;     /* h's generation when the slot was claimed */
+    ca_sync_hint_slot *slot; /* this thread's slot in h */
+} entry;
+
+static CA_TLS entry table[TABLE_SIZE];
+static CA_TLS entry *recent;     /* the entry used last: checked first */
+static CA_TLS unsigned ordinal;  /* 1 + this thread's number, 0 until needed */
+static CA_TLS bool exit_hooked;  /* the exit hook is armed for this thread */
+
+static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
+static ca_sync_hint *live_head;             /* guarded by live_mutex */
+static _Atomic uint64_t generations;        /* last generation handed out */
+static _Atomic unsigned ordinals;           /* threads numbered so far */
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+
+size_t ca_sync_hint_meta_size(void)
+{
+    return CA_SYNC_HINT_SLOTS * sizeof(ca_sync_hint_slot);
+}
+
+/* Where slot i's hint starts: the fraction i * 0.618... (mod 1) of the
+ * arena, so any number of threads are spread about evenly. */
+static size_t spread(unsigned i, size_t nchunks)
+{
+    uint64_t frac = (i * 0x9E3779B97F4A7C15ull) >> 32; /* 32-bit fixed point */
+    return (size_t)((frac * (uint64_t)nchunks) >> 32);
+}
+
+/* Whether h is alive with this generation. Caller holds live_mutex. */
+static bool is_live(const ca_sync_hint *h, uint64_t generation)
+{
+    for (const ca_sync_hint *p = live_head; p; p = p->live_next)
+        if (p == h)
+            return p->generation == generation;
+    return false;
+}
+
+void ca_sync_hint_init(ca_sync_hint *h, void *slots_mem, size_t nchunks)
+{
+    h->slots = slots_mem;
+    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++) {
+        atomic_init(&h->slots[i].owner, 0u);
+        h->slots[i].published = 0;
+        ca_core_ctx_init(&h->slots[i].ctx, spread(i, nchunks));
+    }
+    h->generation = atomic_fetch_add_explicit(&generations, 1, memory_order_relaxed) + 1;
+    ca_sync_spin_init(&h->overflow_lock);
+    ca_core_ctx_init(&h->overflow, 0);
+    h->overflow_published = 0;
+    atomic_init(&h->published, (size_t)0);
+    h->step = nchunks / 256 > 16 ? nchunks / 256 : 16;
+
+    pthread_mutex_lock(&live_mutex);
+    h->live_prev = NULL;
+    h->live_next = live_head;
+    if (live_head)
+        live_head->live_prev = h;
+    live_head = h;
+    pthread_mutex_unlock(&live_mutex);
+}
+
+void ca_sync_hint_fini(ca_sync_hint *h)
+{
+    pthread_mutex_lock(&live_mutex);
+    if (h->live_prev)
+        h->live_prev->live_next = h->live_next;
+    else
+        live_head = h->live_next;
+    if (h->live_next)
+        h->live_next->live_prev = h->live_prev;
+    h->live_prev = h->live_next = NULL;
+    pthread_mutex_unlock(&live_mutex);
+}
+
+/* The exit hook: give back this thread's slots in arenas still alive. */
+static void give_back(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&live_mutex);
+    for (unsigned i = 0; i < TABLE_SIZE; i++) {
+        entry *e = &table[i];
+        if (e->h && is_live(e->h, e->generation))
+            /* release: pairs with the acquire CAS of the next owner's claim,
+             * so our counter writes happen-before theirs */
+            atomic_store_explicit(&e->slot->owner, 0u, memory_order_release);
+        e->h = NULL;
+    }
+    pthread_mutex_unlock(&live_mutex);
+}
+
+static void make_exit_key(void)
+{
+    (void)pthread_key_create(&exit_key, give_back);
+}
+
+static void arm_exit_hook(void)
+{
+    if (exit_hooked)
+        return;
+    (void)pthread_once(&exit_key_once, make_exit_key);
+    /* Any non-NULL value makes the key's destructor run at thread exit. */
+    (void)pthread_setspecific(exit_key, &exit_hooked);
+    exit_hooked = true;
+}
+
+/* Claim a free slot of h, starting from this thread's own place. */
+static ca_sync_hint_slot *claim_slot(ca_sync_hint *h)
+{
+    if (ordinal == 0)
+        ordinal = atomic_fetch_add_explicit(&ordinals, 1u, memory_order_relaxed) + 1u;
+    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++) {
+        ca_sync_hint_slot *s = &h->slots[(ordinal - 1u + i) % CA_SYNC_HINT_SLOTS];
+        unsigned free_mark = 0u;
+        if (atomic_load_explicit(&s->owner, memory_order_relaxed) == 0u &&
+            atomic_compare_exchange_strong_explicit(&s->owner, &free_mark, 1u,
+                                                    memory_order_acquire, /* pairs with give_back */
+                                                    memory_order_relaxed))
+            return s;
+    }
+    return NULL;
+}
+
+/* A table entry this thread can fill for h: an unused one, or one left by a
+ * layer that lived at h's address before (a new generation there means the
+ * old one is gone). Failing that, forget entries of dead layers and look
+ * again. NULL when the table is full of live layers. */
+static entry *free_entry(ca_sync_hint *h)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < TABLE_SIZE; i++)
+            if (table[i].h == NULL || table[i].h == h)
+                return &table[i];
+        if (pass == 0) {
+            pthread_mutex_lock(&live_mutex);
+            for (unsigned i = 0; i < TABLE_SIZE; i++)
+                if (!is_live(table[i].h, table[i].generation))
+                    table[i].h = NULL;
+            pthread_mutex_unlock(&live_mutex);
+        }
+    }
+    return NULL;
+}
+
+/* This thread's slot context in h, or NULL if it has none. */
+static inline ca_core_ctx *own_context(ca_sync_hint *h)
+{
+    entry *e = recent;
+    if (e && e->h == h && e->generation == h->generation)
+        return &e->slot->ctx;
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
+        if (table[i].h == h && table[i].generation == h->generation) {
+            recent = &table[i];
+            return &table[i].slot->ctx;
+        }
+    return NULL;
+}
+
+/* The first use of h by this thread: claim a slot, or fall back to the
+ * overflow context (waiting for its lock, or not). */
+static ca_core_ctx *first_use(ca_sync_hint *h, bool wait)
+{
+    entry *e = free_entry(h);
+    ca_sync_hint_slot *s = e ? claim_slot(h) : NULL;
+    if (s) {
+        e->h = h;
+        e->generation = h->generation;
+        e->slot = s;
+        recent = e;
+        arm_exit_hook();
+        return &s->ctx;
+    }
+    if (wait)
+        ca_sync_spin_lock(&h->overflow_lock);
+    else if (!ca_sync_spin_trylock(&h->overflow_lock))
+        return NULL;
+    return &h->overflow;
+}
+
+ca_core_ctx *ca_sync_hint_lock(ca_sync_hint *h)
+{
+    ca_core_ctx *x = own_context(h);
+    return x ? x : first_use(h, true);
+}
+
+ca_core_ctx *ca_sync_hint_trylock(ca_sync_hint *h)
+{
+    ca_core_ctx *x = own_context(h);
+    return x ? x : first_use(h, false);
+}
+
+size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x)
+{
+    size_t *mark = x == &h->overflow
+                       ? &h->overflow_published
+                       : &((ca_sync_hint_slot *)((char *)x - offsetof(ca_sync_hint_slot, ctx)))
+                              ->published;
+    size_t now = atomic_load_explicit(&x->tally.chunks, memory_order_relaxed);
+    size_t change = now - *mark; /* modulo 2^64: negative changes wrap */
+    if (change < h->step && -change < h->step)
+        return 0;
+    *mark = now;
+    return atomic_fetch_add_explicit(&h->published, change, memory_order_relaxed) + change;
+}
+
+size_t ca_sync_hint_contexts(ca_sync_hint *h, ca_core_ctx **out)
+{
+    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
+        out[i] = &h->slots[i].ctx;
+    out[CA_SYNC_HINT_SLOTS] = &h->overflow;
+    return CA_SYNC_HINT_SLOTS + 1u;
+}
