@@ -1,0 +1,247 @@
+/*
+ * api/alloc.c — allocation in the spirit of malloc, and the fault handler.
+ *
+ * Every function here is a thin shell over the sync arena (sync/arena.h):
+ * check the arena is usable, run the operation (the layer locks inside it),
+ * translate the core's status into errno or a fault. Faults are reported
+ * after the operation returned, so the handler never runs with a lock of
+ * the library held. Thread safety: see api/chunkarena.h.
+ */
+#include "config.h"
+
+#include "api/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- faults ---- */
+
+static void default_handler(const ca_fault_report *r)
+{
+    fprintf(stderr, "chunkarena: %s: %p in arena \"%s\": %s\n", r->function, r->pointer,
+            r->arena, ca_fault_name(r->fault));
+    abort();
+}
+
+/* The handler, as a pointer swapped atomically: acquire/release so a
+ * handler's own state, set up before installing it, is seen by the thread
+ * that calls it. */
+static _Atomic(ca_fault_handler) handler = default_handler;
+
+ca_fault_handler ca_set_fault_handler(ca_fault_handler h)
+{
+    return atomic_exchange_explicit(&handler, h ? h : default_handler, memory_order_acq_rel);
+}
+
+const char *ca_fault_name(ca_fault fault)
+{
+    switch (fault) {
+    case CA_FAULT_NONE:
+        return "no fault";
+    case CA_FAULT_FOREIGN:
+        return "foreign pointer (not inside the arena)";
+    case CA_FAULT_INTERIOR:
+        return "interior pointer (inside an allocation, not its first byte)";
+    case CA_FAULT_NOT_ALLOCATED:
+        return "not allocated (freed already, or never allocated)";
+    }
+    return "unknown fault";
+}
+
+const char *ca_lock_name(ca_lock lock)
+{
+    static const char *const names[] = {"default", "none", "spin", "ticket", "mutex", "hint"};
+    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? names[lock] : "?";
+}
+
+ca_fault ca_api_fault_of(ca_core_status st)
+{
+    switch (st) {
+    case CA_CORE_OK:
+        return CA_FAULT_NONE;
+    case CA_CORE_FOREIGN:
+        return CA_FAULT_FOREIGN;
+    case CA_CORE_INTERIOR:
+        return CA_FAULT_INTERIOR;
+    default:
+        return CA_FAULT_NOT_ALLOCATED;
+    }
+}
+
+void ca_api_report(const ca_arena *a, const void *p, ca_fault fault, const char *function)
+{
+    ca_fault_report r = {function, a ? a->name : "(none)", p, fault};
+    atomic_load_explicit(&handler, memory_order_acquire)(&r);
+}
+
+/* A pointer fault found by `function`: report it, and say EINVAL. */
+static void fault(ca_arena *a, const void *p, ca_core_status st, const char *function)
+{
+    ca_api_report(a, p, ca_api_fault_of(st), function);
+    errno = EINVAL;
+}
+
+/* ---- allocation ---- */
+
+static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
+{
+    if (!a || !ca_api_ready(a)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    ca_core_status st;
+    void *p = ca_sync_arena_alloc(&a->sync, size, align, &st);
+    if (!p)
+        errno = st == CA_CORE_BADALIGN ? EINVAL : ENOMEM;
+    return p;
+}
+
+void *ca_alloc(ca_arena *a, size_t size)
+{
+    return alloc_in(a, 0, size);
+}
+
+void *ca_aligned_alloc(ca_arena *a, size_t align, size_t size)
+{
+    return alloc_in(a, align, size);
+}
+
+void *ca_calloc(ca_arena *a, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = alloc_in(a, 0, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+/*
+ * realloc: in place if the chunks allow (and p already has the alignment
+ * asked), else allocate, copy, free. `align` 0 means "what p was asked to
+ * have" (ca_core_align_of), so the original alignment survives a move.
+ */
+static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const char *function)
+{
+    if (!p)
+        return alloc_in(a, align, size);
+    if (!a || !ca_api_ready(a) || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    ca_core_status st = CA_CORE_NOMEM;
+    if (((uintptr_t)p & (align ? align - 1 : 0)) == 0) {
+        st = ca_sync_arena_resize(&a->sync, p, size);
+        if (st == CA_CORE_OK)
+            return p;
+    } else {
+        size_t ignored;
+        st = ca_sync_arena_usable(&a->sync, p, &ignored); /* judge p before moving it */
+        if (st == CA_CORE_OK)
+            st = CA_CORE_NOMEM;
+    }
+    if (st != CA_CORE_NOMEM) {
+        fault(a, p, st, function);
+        return NULL;
+    }
+    size_t old = 0, keep = align;
+    (void)ca_sync_arena_usable(&a->sync, p, &old);
+    if (keep == 0)
+        (void)ca_sync_arena_align_of(&a->sync, p, &keep);
+    void *q = alloc_in(a, keep, size);
+    if (!q)
+        return NULL; /* errno ENOMEM; p untouched */
+    memcpy(q, p, old < size ? old : size);
+    (void)ca_sync_arena_free(&a->sync, p);
+    atomic_fetch_add_explicit(&a->moves, 1, memory_order_relaxed);
+    return q;
+}
+
+void *ca_realloc(ca_arena *a, void *p, size_t size)
+{
+    return realloc_in(a, p, 0, size, "ca_realloc");
+}
+
+void *ca_aligned_realloc(ca_arena *a, void *p, size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return realloc_in(a, p, align, size, "ca_aligned_realloc");
+}
+
+int ca_resize(ca_arena *a, void *p, size_t size)
+{
+    if (!a || !p || !ca_api_ready(a)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ca_core_status st = ca_sync_arena_resize(&a->sync, p, size);
+    if (st == CA_CORE_OK)
+        return 0;
+    if (st == CA_CORE_NOMEM)
+        errno = ENOMEM;
+    else
+        fault(a, p, st, "ca_resize");
+    return -1;
+}
+
+/* ---- free ---- */
+
+ca_fault ca_free_checked(ca_arena *a, void *p)
+{
+    if (!p)
+        return CA_FAULT_NONE;
+    if (!a || !ca_api_ready(a))
+        return CA_FAULT_FOREIGN;
+    return ca_api_fault_of(ca_sync_arena_free(&a->sync, p));
+}
+
+void ca_free(ca_arena *a, void *p)
+{
+    if (!p)
+        return;
+    if (!a || !ca_api_ready(a)) {
+        ca_api_report(a, p, CA_FAULT_FOREIGN, "ca_free");
+        return;
+    }
+    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    if (st != CA_CORE_OK)
+        fault(a, p, st, "ca_free");
+}
+
+void ca_free_any(void *p)
+{
+    if (!p)
+        return;
+    ca_arena *a = ca_arena_of(p);
+    if (!a) {
+        ca_api_report(NULL, p, CA_FAULT_FOREIGN, "ca_free_any");
+        return;
+    }
+    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    if (st != CA_CORE_OK)
+        fault(a, p, st, "ca_free_any");
+}
+
+size_t ca_usable_size(ca_arena *a, const void *p)
+{
+    if (!p)
+        return 0;
+    if (!a || !ca_api_ready(a)) {
+        errno = EINVAL;
+        return 0;
+    }
+    size_t bytes = 0;
+    ca_core_status st = ca_sync_arena_usable(&a->sync, p, &bytes);
+    if (st != CA_CORE_OK) {
+        fault(a, p, st, "ca_usable_size");
+        return 0;
+    }
+    return bytes;
+}

@@ -1,0 +1,316 @@
+/*
+ * api/arena.c — arenas as the user sees them: creation over caller memory,
+ * static arenas, destruction, reset, lookup by name and by address.
+ *
+ * Thread safety: see api/chunkarena.h. Lookups run as registry readers;
+ * creation, destruction and static (un)registration as registry writers,
+ * one at a time. No user code runs and nothing is printed under the
+ * registry's locks.
+ */
+#include "config.h"
+
+#include "api/internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+/* The bytes of bookkeeping before the chunks, in this order: the arena
+ * object (64-aligned), the sync arena's metadata (core map and summaries,
+ * the hint slots). */
+#define OBJECT_ROOM ((sizeof(struct ca_arena) + 63u) & ~(size_t)63u)
+
+static ca_sync_kind kind_of(ca_lock lock)
+{
+    switch (lock) {
+    case CA_LOCK_NONE:
+        return CA_SYNC_NONE;
+    case CA_LOCK_SPIN:
+        return CA_SYNC_SPIN;
+    case CA_LOCK_TICKET:
+        return CA_SYNC_TICKET;
+    case CA_LOCK_MUTEX:
+        return CA_SYNC_MUTEX;
+    case CA_LOCK_HINT:
+        return CA_SYNC_HINT;
+    case CA_LOCK_DEFAULT:
+        break;
+    }
+    return ca_sync_default_kind();
+}
+
+static ca_lock lock_of(ca_sync_kind kind)
+{
+    static const ca_lock locks[CA_SYNC_KINDS] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET,
+                                                 CA_LOCK_MUTEX, CA_LOCK_HINT};
+    return locks[kind];
+}
+
+/* log2 of a chunk size that is a power of two in 16 .. 2^30, else 0. */
+static unsigned shift_of(size_t chunk_size)
+{
+    if (chunk_size < 16 || chunk_size > ((size_t)1 << CA_CORE_MAX_CHUNK_SHIFT) ||
+        (chunk_size & (chunk_size - 1)))
+        return 0;
+    return (unsigned)__builtin_ctzll(chunk_size);
+}
+
+/* A config with every default filled in; false if any field is out of range. */
+static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
+{
+    static const ca_config defaults = {0};
+    *out = in ? *in : defaults;
+    if (out->chunk_size == 0)
+        out->chunk_size = CA_DEFAULT_CHUNK_SIZE;
+    if (out->fit_window == 0)
+        out->fit_window = CA_CORE_DEFAULT_WINDOW;
+    *shift = shift_of(out->chunk_size);
+    return *shift != 0 && (unsigned)out->lock <= (unsigned)CA_LOCK_HINT &&
+           out->fit_window <= CA_CORE_MAX_WINDOW;
+}
+
+/* All the bookkeeping of n chunks under `kind` (ca_core_meta_fn). */
+static size_t meta_bytes(size_t nchunks, const void *kind)
+{
+    size_t sync = ca_sync_meta_size(*(const ca_sync_kind *)kind, nchunks);
+    return sync ? OBJECT_ROOM + 64u + sync : 0; /* 64: room to align the object */
+}
+
+size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
+{
+    ca_config c;
+    unsigned shift;
+    ca_sync_kind kind;
+    if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_CORE_MAX_CHUNKS) {
+        errno = EINVAL;
+        return 0;
+    }
+    kind = kind_of(c.lock);
+    return meta_bytes(nchunks, &kind);
+}
+
+/* Fill in a new arena object at `obj` and set up its sync arena; the caller
+ * holds the registry's writer lock, has checked the name, and registers it
+ * afterwards. Returns a core status (OK or a refusal). */
+static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, void *base,
+                             size_t nchunks, unsigned shift, void *sync_meta, unsigned window,
+                             bool is_static)
+{
+    ca_core_status st =
+        ca_sync_arena_init(&a->sync, kind, base, nchunks, shift, sync_meta, window);
+    if (st != CA_CORE_OK)
+        return st;
+    a->lock = lock_of(kind);
+    a->is_static = is_static;
+    a->registered = false;
+    strcpy(a->name, name); /* length checked by the callers */
+    atomic_init(&a->next, NULL);
+    atomic_init(&a->moves, (size_t)0);
+    return CA_CORE_OK;
+}
+
+static int errno_of(ca_core_status st)
+{
+    return st == CA_CORE_TOOSMALL || st == CA_CORE_TOOLARGE ? ENOMEM : EINVAL;
+}
+
+ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_config *config)
+{
+    ca_config c;
+    unsigned shift;
+    if (!name || !mem || name[0] == '\0' || !settle(config, &c, &shift) ||
+        ((uintptr_t)mem & (c.chunk_size - 1)) || ((uintptr_t)c.meta & 63u)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (strlen(name) > CA_NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    ca_sync_kind kind = kind_of(c.lock);
+
+    /* Where things go: with a separate buffer, the bookkeeping there and
+     * every chunk in mem; otherwise the bookkeeping at the front of mem. */
+    size_t nchunks;
+    void *meta, *base;
+    if (c.meta) {
+        nchunks = len >> shift;
+        if (nchunks > CA_CORE_MAX_CHUNKS)
+            nchunks = CA_CORE_MAX_CHUNKS;
+        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, &kind)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        meta = c.meta;
+        base = mem;
+    } else {
+        ca_core_status st = ca_core_layout(mem, len, shift, meta_bytes, &kind, &nchunks, &meta, &base);
+        if (st != CA_CORE_OK) {
+            errno = errno_of(st);
+            return NULL;
+        }
+    }
+    uintptr_t at = ((uintptr_t)meta + 63u) & ~(uintptr_t)63u;
+    ca_arena *a = (ca_arena *)at;
+    void *sync_meta = (unsigned char *)a + OBJECT_ROOM;
+
+    ca_registry_lock();
+    if (ca_registry_named(name)) {
+        ca_registry_unlock();
+        errno = EEXIST;
+        return NULL;
+    }
+    ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false);
+    if (st == CA_CORE_OK) {
+        atomic_store_explicit(&a->state, CA_STATE_READY, memory_order_release);
+        ca_registry_add(a);
+    }
+    ca_registry_unlock();
+    if (st != CA_CORE_OK) {
+        errno = errno_of(st);
+        return NULL;
+    }
+    return a;
+}
+
+int ca_arena_destroy(ca_arena *a)
+{
+    if (!a || !ca_api_ready(a)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (a->is_static) {
+        errno = EPERM;
+        return -1;
+    }
+    ca_sync_stats s;
+    ca_registry_lock();
+    ca_sync_arena_stats(&a->sync, &s);
+    if (s.allocations > 0) {
+        ca_registry_unlock();
+        errno = EBUSY;
+        return -1;
+    }
+    ca_registry_remove(a);
+    atomic_store_explicit(&a->state, CA_STATE_GONE, memory_order_relaxed);
+    ca_registry_unlock();
+    ca_registry_wait_readers();
+    ca_sync_arena_fini(&a->sync);
+    return 0;
+}
+
+void ca_arena_reset(ca_arena *a)
+{
+    if (a && ca_api_ready(a))
+        ca_sync_arena_reset(&a->sync);
+}
+
+ca_arena *ca_arena_find(const char *name)
+{
+    if (!name) {
+        errno = EINVAL;
+        return NULL;
+    }
+    ca_registry_enter();
+    ca_arena *a = ca_registry_named(name);
+    ca_registry_leave();
+    if (!a)
+        errno = ENOENT;
+    return a;
+}
+
+size_t ca_arena_list(ca_arena **out, size_t max)
+{
+    size_t n = 0;
+    ca_registry_enter();
+    for (ca_arena *a = ca_registry_first(); a; a = ca_registry_next(a), n++)
+        if (n < max)
+            out[n] = a;
+    ca_registry_leave();
+    return n;
+}
+
+const char *ca_arena_name(const ca_arena *a)
+{
+    ca_arena *m = (ca_arena *)a; /* a static arena may set itself up here */
+    return ca_api_ready(m) ? m->name : "";
+}
+
+ca_arena *ca_arena_of(const void *p)
+{
+    ca_arena *found = NULL;
+    ca_registry_enter();
+    for (ca_arena *a = ca_registry_first(); a && !found; a = ca_registry_next(a))
+        if (ca_core_owns(&a->sync.core, p))
+            found = a;
+    ca_registry_leave();
+    if (!found)
+        errno = ENOENT;
+    return found;
+}
+
+/* ---- static arenas ---- */
+
+/* Set up a static arena from its descriptor. Under SETTING, one thread. */
+static int set_up_static(struct ca_arena_static *s)
+{
+    const struct ca_arena_static_desc *d = &s->desc;
+    ca_arena *a = (ca_arena *)s->object;
+    unsigned shift = shift_of(d->chunk_size);
+    ca_sync_kind kind = kind_of(d->lock);
+    if (!d->name || d->name[0] == '\0' || strlen(d->name) > CA_NAME_MAX || shift == 0 ||
+        (unsigned)d->lock > (unsigned)CA_LOCK_HINT ||
+        d->meta_len < ca_sync_meta_size(kind, d->nchunks))
+        return CA_STATE_BROKEN;
+    ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
+                               CA_CORE_DEFAULT_WINDOW, true);
+    return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
+}
+
+bool ca_api_static_ready(ca_arena *a)
+{
+    int state = atomic_load_explicit(&a->state, memory_order_acquire);
+    if (state == CA_STATE_UNSET) {
+        int unset = CA_STATE_UNSET;
+        if (atomic_compare_exchange_strong_explicit(&a->state, &unset, CA_STATE_SETTING,
+                                                    memory_order_acquire, memory_order_acquire)) {
+            state = set_up_static((struct ca_arena_static *)a);
+            /* release: pairs with the acquire loads of ca_api_ready */
+            atomic_store_explicit(&a->state, state, memory_order_release);
+            return state == CA_STATE_READY;
+        }
+        state = unset;
+    }
+    while (state == CA_STATE_SETTING) {
+        sched_yield(); /* another thread is setting it up: a few microseconds */
+        state = atomic_load_explicit(&a->state, memory_order_acquire);
+    }
+    return state == CA_STATE_READY;
+}
+
+void ca_arena_static_register(struct ca_arena_static *s)
+{
+    ca_arena *a = (ca_arena *)s->object;
+    if (!ca_api_ready(a))
+        return;
+    ca_registry_lock();
+    if (!a->registered && !ca_registry_named(a->name))
+        ca_registry_add(a);
+    ca_registry_unlock();
+}
+
+void ca_arena_static_unregister(struct ca_arena_static *s)
+{
+    ca_arena *a = (ca_arena *)s->object;
+    if (atomic_load_explicit(&a->state, memory_order_acquire) != CA_STATE_READY)
+        return;
+    ca_registry_lock();
+    bool was = a->registered;
+    if (was)
+        ca_registry_remove(a);
+    atomic_store_explicit(&a->state, CA_STATE_GONE, memory_order_relaxed);
+    ca_registry_unlock();
+    if (was)
+        ca_registry_wait_readers();
+    ca_sync_arena_fini(&a->sync);
+}
