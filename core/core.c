@@ -327,26 +327,61 @@ typedef struct request {
  */
 static size_t search(ca_core *c, size_t from, const request *q, bool shared, size_t *longest)
 {
-    size_t n = q->n, need = n + q->amask; /* any run this long fits */
-    size_t roomy = need + n;
+    const size_t n = q->n, need = n + q->amask; /* any run this long fits */
+    const size_t roomy = need + n;
     size_t best = NONE, best_waste = NONE, longest_seen = 0;
     unsigned fits = 0;
-    size_t p = from, stop = c->nchunks;
+    size_t stop = c->nchunks;
     bool wrapped = false;
+    /* The search carries the map word it is in and its value: a run that
+     * ends in the word it started in costs no load, and one shorter than
+     * n (most runs, in a fragmented arena) costs two bit scans and a
+     * compare before the search moves on. */
+    size_t w = from >> WSHIFT;
+    uint64_t v = ld(&c->map[w], shared);
+    uint64_t f = ca_map_free(v) & ca_map_from((unsigned)(from & 31));
 
     for (;;) {
-        size_t s = next_free(c, p, shared);
+        /* The next free chunk s: in this word, else through the summaries. */
+        while (!f) {
+            w = next_open_word(c, w + 1, shared);
+            if (w >= c->nwords)
+                break;
+            v = ld(&c->map[w], shared);
+            f = ca_map_free(v); /* 0 only if a summary lagged: look further */
+        }
+        size_t s = f ? (w << WSHIFT) + ca_map_lowest(f) : c->nchunks;
         if (s >= stop) {
             if (wrapped || from == 0)
                 break;
             wrapped = true;
-            p = 0;
             stop = from;
+            w = 0;
+            v = ld(&c->map[0], shared);
+            f = ca_map_free(v);
             continue;
         }
-        size_t cap = c->nchunks - s > roomy ? s + roomy : c->nchunks;
-        size_t e = run_end(c, s, cap, shared);
-        size_t len = e - s;
+        /* Its end e: the next used chunk of this word, if it has one. */
+        uint64_t u = ca_map_used(v) & ca_map_from((unsigned)(s & 31));
+        size_t e, len;
+        if (u) {
+            e = (w << WSHIFT) + ca_map_lowest(u);
+            len = e - s;
+            if (len < n) { /* too short, fits nothing: the common case */
+                longest_seen = len > longest_seen ? len : longest_seen;
+                f &= ~ca_map_upto(ca_map_lowest(u));
+                continue;
+            }
+            if (len > roomy)
+                len = roomy, e = s + roomy;
+        } else {
+            /* The run reaches the end of the word: measure on, up to the
+             * length that makes it roomy. */
+            size_t cap = c->nchunks - s > roomy ? s + roomy : c->nchunks;
+            size_t next = (w + 1) << WSHIFT;
+            e = next < cap ? run_end(c, next, cap, shared) : cap;
+            len = e - s;
+        }
         size_t off = (q->rem - s) & q->amask;
         if (off < len && len - off >= n) {
             size_t waste = len - n;
@@ -359,7 +394,18 @@ static size_t search(ca_core *c, size_t from, const request *q, bool shared, siz
         } else if (len > longest_seen) {
             longest_seen = len;
         }
-        p = e > s ? e : s + 1; /* e == s only if a shared claim raced us */
+        /* Go on from e, a used chunk or the end of the region (a run that
+         * reaches its cap fits, so it never stops here). */
+        if (e >= c->nchunks) {
+            f = 0;
+            w = c->nwords;
+        } else if ((e >> WSHIFT) != w) {
+            w = e >> WSHIFT;
+            v = ld(&c->map[w], shared);
+            f = ca_map_free(v) & ca_map_from((unsigned)(e & 31));
+        } else {
+            f &= ca_map_from((unsigned)(e & 31));
+        }
     }
     *longest = longest_seen;
     return best;
