@@ -808,22 +808,24 @@ void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
 
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum)
 {
-    size_t f[6] = {0, 0, 0, 0, 0, 0};
+    /* Plain scalars, not a zeroed array: a compiler may turn the latter
+     * into a memset call, which a freestanding core cannot make. */
+    size_t chunks = 0, allocs = 0, requested = 0, failures = 0, grows = 0, shrinks = 0;
     for (size_t i = 0; i < n; i++) {
         const ca_core_tally *t = tallies[i];
-        f[0] += atomic_load_explicit(&t->chunks, RLX);
-        f[1] += atomic_load_explicit(&t->allocs, RLX);
-        f[2] += atomic_load_explicit(&t->requested, RLX);
-        f[3] += atomic_load_explicit(&t->failures, RLX);
-        f[4] += atomic_load_explicit(&t->grows, RLX);
-        f[5] += atomic_load_explicit(&t->shrinks, RLX);
+        chunks += atomic_load_explicit(&t->chunks, RLX);
+        allocs += atomic_load_explicit(&t->allocs, RLX);
+        requested += atomic_load_explicit(&t->requested, RLX);
+        failures += atomic_load_explicit(&t->failures, RLX);
+        grows += atomic_load_explicit(&t->grows, RLX);
+        shrinks += atomic_load_explicit(&t->shrinks, RLX);
     }
-    atomic_store_explicit(&sum->chunks, f[0], RLX);
-    atomic_store_explicit(&sum->allocs, f[1], RLX);
-    atomic_store_explicit(&sum->requested, f[2], RLX);
-    atomic_store_explicit(&sum->failures, f[3], RLX);
-    atomic_store_explicit(&sum->grows, f[4], RLX);
-    atomic_store_explicit(&sum->shrinks, f[5], RLX);
+    atomic_store_explicit(&sum->chunks, chunks, RLX);
+    atomic_store_explicit(&sum->allocs, allocs, RLX);
+    atomic_store_explicit(&sum->requested, requested, RLX);
+    atomic_store_explicit(&sum->failures, failures, RLX);
+    atomic_store_explicit(&sum->grows, grows, RLX);
+    atomic_store_explicit(&sum->shrinks, shrinks, RLX);
 }
 
 /* ---- setup ---- */

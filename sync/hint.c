@@ -6,6 +6,8 @@
  * Process-wide state (the live list, the exit hook) is guarded by
  * live_mutex; a thread's table is its own.
  */
+#include "config.h"
+
 #include "sync/hint.h"
 
 #include <pthread.h>
