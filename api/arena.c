@@ -183,12 +183,18 @@ int ca_arena_destroy(ca_arena *a)
         errno = EPERM;
         return -1;
     }
+    /* The scan needs no registry lock: no operation may run on the arena
+     * now (and the last free must have returned), as the header says. */
     ca_sync_stats s;
-    ca_registry_lock();
     ca_sync_arena_stats(&a->sync, &s);
     if (s.allocations > 0) {
-        ca_registry_unlock();
         errno = EBUSY;
+        return -1;
+    }
+    ca_registry_lock();
+    if (atomic_load_explicit(&a->state, memory_order_relaxed) != CA_STATE_READY) {
+        ca_registry_unlock(); /* destroyed meanwhile by another call */
+        errno = EINVAL;
         return -1;
     }
     ca_registry_remove(a);

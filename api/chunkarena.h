@@ -31,7 +31,13 @@
  * CA_LOCK_NONE; a CA_LOCK_NONE arena must be used by one thread at a time.
  * The registry (create, destroy, find, list, of) is safe from any thread.
  * Freeing or resizing the same allocation from two threads at once is a
- * bug in the program, as with malloc.
+ * bug in the program, as with malloc. Under CA_LOCK_HINT two things are
+ * weaker than under a lock: an allocation may fail while other threads'
+ * operations are in flight although memory was freed before it (never
+ * once they have returned); and a bad pointer freed at the very moment
+ * another thread is being given its chunks (a double free racing the reuse
+ * of the memory, which no allocator can always catch) may be taken for
+ * valid. Every other bad pointer is caught under every layer.
  *
  * Errors: functions that return a pointer return NULL and set errno; those
  * that return int return 0 on success and -1 with errno set. errno is left

@@ -30,10 +30,18 @@
  * announced: the searcher sets the FLAG bit (seq_cst RMW) and then rescans;
  * every release, after its map RMW and summary sync, loads the bound
  * (seq_cst) and, seeing FLAG, clears it with its raise; the lowering is a CAS
- * from the flagged value, so it fails if any release saw the flag. A release
- * that loaded the bound before the flag was set precedes the flag in the
- * total order, and so does its map change: the rescan sees it. Hence the
- * bound never drops below a free run that exists when the arena is quiet.
+ * from the flagged value, so it fails if any release saw the flag. Setting
+ * the flag also steps an epoch kept in the word, so a flag cleared and set
+ * again by another searcher is not the value the lowering expects (ABA). A
+ * release that loaded the bound before the flag was set precedes the flag
+ * in the total order, and so does its map change: the rescan sees it,
+ * unless a summary hides it. One can: a thread that read a word as full,
+ * then wrote its "full" bit after a release had freed chunks there (and
+ * found the bit still clear), hides those chunks from every scan until it
+ * reloads the word and puts the bit right. That thread, seeing its write
+ * was stale, sets the bound to "unknown" (the chunk count): a lowering made
+ * meanwhile is undone, one still pending fails. Hence the bound never
+ * drops below a free run that exists when the arena is quiet.
  *
  * Padding (see core/chunkmap.h): chunks past the end are marked used for
  * good, and so are the summary bits of map words and level-1 words past the
@@ -44,12 +52,15 @@
 #define SEQ memory_order_seq_cst
 #define RLX memory_order_relaxed
 
+/* The bound word:  bit 63 FLAG | bits 41..62 epoch | bits 0..40 the bound. */
 #define BOUND_FLAG (1ull << 63)
-#define BOUND_MASK (BOUND_FLAG - 1)
+#define BOUND_VALUE ((1ull << 41) - 1)
+#define BOUND_EPOCH (~(BOUND_FLAG | BOUND_VALUE))
+#define BOUND_EPOCH_ONE (1ull << 41)
 #define NONE ((size_t)-1)
 #define WSHIFT CA_MAP_WORD_SHIFT
 
-_Static_assert(CA_CORE_MAX_CHUNKS <= BOUND_MASK, "a chunk count fits the bound word");
+_Static_assert(CA_CORE_MAX_CHUNKS <= BOUND_VALUE, "a chunk count fits the bound word");
 _Static_assert(sizeof(size_t) == 8, "the core indexes chunks with 64-bit size_t");
 
 /* ---- word access: relaxed when exclusive, seq_cst when shared ---- */
@@ -74,6 +85,25 @@ static inline bool put(_Atomic uint64_t *p, uint64_t *old, uint64_t val, bool sh
 static inline void bump(_Atomic size_t *f, size_t d)
 {
     atomic_store_explicit(f, atomic_load_explicit(f, RLX) + d, RLX);
+}
+
+/* ---- the bound word ---- */
+
+static inline size_t bound_of(uint64_t b)
+{
+    return (size_t)(b & BOUND_VALUE);
+}
+
+/* Shared mode: set the bound to `value` unless it is already at least that,
+ * clearing the flag either way (the epoch stays). */
+static void bound_raise(ca_core *c, size_t value)
+{
+    uint64_t b = atomic_load_explicit(&c->bound, SEQ);
+    while (value > bound_of(b) || (b & BOUND_FLAG)) {
+        uint64_t to = (b & BOUND_EPOCH) | (value > bound_of(b) ? value : bound_of(b));
+        if (atomic_compare_exchange_weak_explicit(&c->bound, &b, to, SEQ, SEQ))
+            return;
+    }
 }
 
 /* ---- summaries ---- */
@@ -107,7 +137,9 @@ static inline void xor_bits(_Atomic uint64_t *p, uint64_t m)
     atomic_store_explicit(p, atomic_load_explicit(p, RLX) ^ m, RLX);
 }
 
-/* Shared mode, level 2: bit i says "level-1 full word i is all set". */
+/* Shared mode, level 2: bit i says "level-1 full word i is all set". A
+ * "full" written from a stale read hides free chunks from the scans until
+ * it is put right: the bound becomes "unknown" (see the top). */
 static void sync_sum2(ca_core *c, size_t i)
 {
     for (;;) {
@@ -116,6 +148,8 @@ static void sync_sum2(ca_core *c, size_t i)
             return;
         if ((atomic_load_explicit(&c->sum_full[i], SEQ) == ~0ull) == full)
             return;
+        if (full)
+            bound_raise(c, c->nchunks);
     }
 }
 
@@ -150,6 +184,8 @@ static void sync_word(ca_core *c, size_t w, uint64_t old, uint64_t now, bool sha
         v = atomic_load_explicit(&c->map[w], SEQ);
         if (word_full(v) == full && word_used(v) == used)
             return;
+        if (full && !word_full(v)) /* our "full" was stale: see the top */
+            bound_raise(c, c->nchunks);
     }
 }
 
@@ -281,7 +317,7 @@ static size_t run_start(ca_core *c, size_t p, size_t floor, bool shared)
 static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
 {
     uint64_t b = ld(&c->bound, shared);
-    size_t cur = (size_t)(b & BOUND_MASK);
+    size_t cur = bound_of(b);
     if (cur >= c->nchunks && !(b & BOUND_FLAG))
         return;
     size_t reach = cur + 1, lo = s, hi = e + 1;
@@ -298,11 +334,7 @@ static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
             atomic_store_explicit(&c->bound, run, RLX);
         return;
     }
-    while (run > (size_t)(b & BOUND_MASK) || (b & BOUND_FLAG)) {
-        uint64_t val = run > (size_t)(b & BOUND_MASK) ? run : (b & BOUND_MASK);
-        if (atomic_compare_exchange_weak_explicit(&c->bound, &b, val, SEQ, SEQ))
-            break;
-    }
+    bound_raise(c, run);
 }
 
 /* ---- search ---- */
@@ -413,10 +445,18 @@ static size_t search(ca_core *c, size_t from, const request *q, bool shared, siz
 
 /* ---- claim and release ---- */
 
+/* The LAST bit of chunk i, within its map word. */
+static inline uint64_t end_bit(size_t i)
+{
+    return 2ull << (2 * (i & 31));
+}
+
 /* Release chunks [s, e], the tail of an allocation ending at e, lowest word
  * first. Shared: each CAS expects the chunks exactly as the allocation left
- * them; on a mismatch (a racing double free) stop with NOTALLOC. */
-static ca_core_status release(ca_core *c, size_t s, size_t e, bool shared)
+ * them; on a mismatch (a racing double free) stop with NOTALLOC. `seal`,
+ * unless NONE, is a chunk of s's word to mark LAST in the same CAS (a
+ * shrink: the kept head ends where the tail starts, in one step). */
+static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool shared)
 {
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
     for (size_t w = ws; w <= we; w++) {
@@ -424,6 +464,7 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, bool shared)
         unsigned hi = w == we ? (unsigned)(e & 31) : 31;
         uint64_t mark = ca_map_mark(lo, hi, w == we);
         uint64_t both = ca_map_both(lo, hi);
+        uint64_t add = w == ws && seal != NONE ? end_bit(seal) : 0;
         uint64_t old = ld(&c->map[w], shared);
         do {
             if ((old & both) != mark) {
@@ -431,8 +472,8 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, bool shared)
                     raise_bound(c, s, (w << WSHIFT) - 1, shared);
                 return CA_CORE_NOTALLOC;
             }
-        } while (!put(&c->map[w], &old, old & ~both, shared)); /* release: seq_cst */
-        sync_word(c, w, old, old & ~both, shared);
+        } while (!put(&c->map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
+        sync_word(c, w, old, (old & ~both) | add, shared);
     }
     raise_bound(c, s, e, shared);
     return CA_CORE_OK;
@@ -440,8 +481,13 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, bool shared)
 
 /* Claim chunks [s, s+n) as one allocation, highest word first. Exclusive:
  * always succeeds (the search saw them free). Shared: if a chunk is taken,
- * roll back the words already claimed and return RETRY. */
-static ca_core_status claim(ca_core *c, size_t s, size_t n, bool shared)
+ * roll back the words already claimed, put in *lost the first chunk past
+ * the word where it lost, and return RETRY. `join`, unless NONE, is a
+ * chunk of s's word whose LAST mark to clear in the same CAS as the
+ * lowest word's claim (a growth: the old end and the new chunks become
+ * one allocation in one step). */
+static ca_core_status claim(ca_core *c, size_t s, size_t n, size_t join, bool shared,
+                            size_t *lost)
 {
     size_t e = s + n - 1;
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
@@ -450,15 +496,17 @@ static ca_core_status claim(ca_core *c, size_t s, size_t n, bool shared)
         unsigned hi = w == we ? (unsigned)(e & 31) : 31;
         uint64_t mark = ca_map_mark(lo, hi, w == we);
         uint64_t want_free = ca_map_span(lo, hi);
+        uint64_t drop = w == ws && join != NONE ? end_bit(join) : 0;
         uint64_t old = ld(&c->map[w], shared);
         do {
             if (old & want_free) {
                 if (w < we)
-                    (void)release(c, (w + 1) << WSHIFT, e, shared);
+                    (void)release(c, (w + 1) << WSHIFT, e, NONE, shared);
+                *lost = (w + 1) << WSHIFT;
                 return CA_CORE_RETRY;
             }
-        } while (!put(&c->map[w], &old, old | mark, shared)); /* acquire: seq_cst */
-        sync_word(c, w, old, old | mark, shared);
+        } while (!put(&c->map[w], &old, (old | mark) & ~drop, shared)); /* acquire: seq_cst */
+        sync_word(c, w, old, (old | mark) & ~drop, shared);
     }
     return CA_CORE_OK;
 }
@@ -572,28 +620,36 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
     q.rem = (size_t)(0 - ((uintptr_t)c->base >> c->shift)) & q.amask;
 
     uint64_t b = ld(&c->bound, shared);
-    if (q.n <= (size_t)(b & BOUND_MASK)) {
+    if (q.n <= bound_of(b)) {
         size_t from = x->hint < c->nchunks ? x->hint : 0;
         size_t longest;
         size_t s = search(c, from, &q, shared, &longest);
         if (s == NONE && shared) {
-            /* Announce the lowering, then measure again (see the top). */
+            /* Announce the lowering (flag, next epoch), then measure again
+             * (see the top); b ends as the flagged value we saw or set. */
             b = ld(&c->bound, shared);
-            while (!(b & BOUND_FLAG) &&
-                   !atomic_compare_exchange_weak_explicit(&c->bound, &b, b | BOUND_FLAG, SEQ, SEQ))
-                ;
-            b |= BOUND_FLAG;
-            if (q.n <= (size_t)(b & BOUND_MASK)) {
+            while (!(b & BOUND_FLAG)) {
+                uint64_t flagged = BOUND_FLAG | (((b & BOUND_EPOCH) + BOUND_EPOCH_ONE) & BOUND_EPOCH) |
+                                   (b & BOUND_VALUE);
+                if (atomic_compare_exchange_weak_explicit(&c->bound, &b, flagged, SEQ, SEQ))
+                    b = flagged;
+            }
+            if (q.n <= bound_of(b)) {
                 s = search(c, from, &q, shared, &longest);
-                if (s == NONE) /* fails if a release saw the flag */
-                    atomic_compare_exchange_strong_explicit(&c->bound, &b, longest, SEQ, SEQ);
+                if (s == NONE) /* fails if a release saw the flag since */
+                    atomic_compare_exchange_strong_explicit(
+                        &c->bound, &b, (b & BOUND_EPOCH) | longest, SEQ, SEQ);
             }
         } else if (s == NONE) {
             atomic_store_explicit(&c->bound, longest, RLX);
         }
+        size_t lost;
         if (s != NONE) {
-            if (claim(c, s, q.n, shared) != CA_CORE_OK) {
-                x->hint = s; /* search again from the run we lost */
+            if (claim(c, s, q.n, NONE, shared, &lost) != CA_CORE_OK) {
+                /* Search again past the word where the claim lost: the run
+                 * may have looked longer than it is through a summary that
+                 * lags, and would look so again from s. */
+                x->hint = lost;
                 *status = CA_CORE_RETRY;
                 return NULL;
             }
@@ -619,7 +675,7 @@ static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool s
     if (st == CA_CORE_OK && is_aligned_start(c, s))
         mark_aligned(c, s, false, shared); /* before the release: the chunk is still ours */
     if (st == CA_CORE_OK)
-        st = release(c, s, e, shared);
+        st = release(c, s, e, NONE, shared);
     if (st == CA_CORE_OK) {
         bump(&x->tally.chunks, -(e - s + 1));
         bump(&x->tally.allocs, (size_t)-1);
@@ -640,15 +696,24 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
         size_t more = want - have;
         if (more > c->nchunks - (e + 1) || run_end(c, e + 1, e + 1 + more, shared) < e + 1 + more)
             return CA_CORE_NOMEM;
-        if (claim(c, e + 1, more, shared) != CA_CORE_OK)
+        /* Claim the new chunks; the old end's LAST goes in the same CAS when
+         * it shares the lowest word with them, else right after. */
+        bool same_word = (e >> WSHIFT) == ((e + 1) >> WSHIFT);
+        size_t lost;
+        if (claim(c, e + 1, more, same_word ? e : NONE, shared, &lost) != CA_CORE_OK)
             return CA_CORE_NOMEM; /* a neighbour took the chunks first */
-        set_end(c, e, false, shared);
+        if (!same_word)
+            set_end(c, e, false, shared);
         bump(&x->tally.chunks, more);
         bump(&x->tally.grows, 1);
     } else if (want < have) {
+        /* Mark the new end and give the tail back, in one CAS when they
+         * share a word. */
         size_t last = s + want - 1;
-        set_end(c, last, true, shared);
-        (void)release(c, last + 1, e, shared); /* ours: cannot mismatch */
+        bool same_word = (last >> WSHIFT) == ((last + 1) >> WSHIFT);
+        if (!same_word)
+            set_end(c, last, true, shared);
+        (void)release(c, last + 1, e, same_word ? last : NONE, shared); /* ours: cannot mismatch */
         bump(&x->tally.chunks, -(have - want));
         bump(&x->tally.shrinks, 1);
     }

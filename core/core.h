@@ -54,6 +54,9 @@
  * Within one word a change is a single compare-and-swap, so it is seen
  * whole or not at all.
  *
+ * A growth or shrink that touches only the old end's word moves the LAST
+ * marker in the same CAS as the chunks (one step, no window at all).
+ *
  * A claim's CAS expects the target chunks free; if any is taken, the claim
  * rolls back what it wrote (bottom-up, as a release) and reports
  * CA_CORE_RETRY. A release's CAS expects the chunks exactly as the owner's
@@ -64,6 +67,21 @@
  * bound protocols in core.c, which are store-then-load patterns that need
  * one total order. (On x86-64 a seq_cst RMW or load costs what an acq_rel
  * RMW or a plain load costs.)
+ *
+ * What shared mode does not promise:
+ *  - Failures are not linearizable: while another thread's claim is in
+ *    flight, its summaries may briefly hide free chunks, and an allocation
+ *    may return NOMEM although a free of enough chunks has returned. Once
+ *    no operation is in flight, everything free is found again.
+ *  - A bad pointer racing with the claim of its own chunks: for as long as
+ *    a claim is writing a multi-word run (top-down), the part written so
+ *    far is a well-formed allocation, so a free of the first chunk of one
+ *    of its upper words (a stale pointer, say, from a block freed before)
+ *    is taken as valid and releases that part. This is the race of a
+ *    double free with the reuse of the memory, which no allocator can
+ *    always detect; under a lock (exclusive mode) it is always detected.
+ *    Every bad pointer that does not race with a claim of its own chunks
+ *    is detected in shared mode too.
  */
 #ifndef CA_CORE_CORE_H
 #define CA_CORE_CORE_H
@@ -159,8 +177,9 @@ typedef struct ca_core {
      * over-align pay nothing for it. */
     _Atomic uint64_t *aligned;
     _Atomic bool any_aligned;
-    /* An upper bound on the longest run of free chunks (bits 0..62) and, in
-     * bit 63, "a failed search is measuring the longest run" (core.c). */
+    /* An upper bound on the longest run of free chunks (bits 0..40), an
+     * epoch (41..62) and, in bit 63, "a failed search is measuring the
+     * longest run" (core.c). */
     _Alignas(64) _Atomic uint64_t bound;
     unsigned char pad_bound[64 - sizeof(uint64_t)];
 } ca_core;

@@ -10,6 +10,7 @@
 #include "sync/arena.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <string.h>
 
 #define RLX memory_order_relaxed
@@ -154,7 +155,11 @@ static inline void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
         return;
     }
     now = ca_sync_hint_publish(&a->hint, x);
-    if (!grew || now == 0)
+    /* The published total runs ahead or behind by what slots have not
+     * published yet, and can dip below 0 (frees published before the
+     * allocations they free): only a total within the arena means
+     * anything for the peak. */
+    if (!grew || now == 0 || now > a->core.nchunks)
         return;
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     while (now > peak &&
@@ -172,11 +177,16 @@ void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_s
         p = ca_core_alloc(&a->core, x, size, align, shared(a), status);
         if (*status != CA_CORE_RETRY)
             break;
-        /* Another thread took the run first: search on from it, and after
-         * a few lost races in a row move to another part of the arena. */
-        if (++lost % CA_SYNC_HINT_RETRIES == 0)
+        /* Another thread took the run first: the core moved the hint past
+         * it. After a few lost races in a row, move to another part of the
+         * arena and let the others run: a thread that owes a summary its
+         * correction may be preempted, and the run will keep looking free
+         * until it runs again. */
+        if (++lost % CA_SYNC_HINT_RETRIES == 0) {
             x->hint = (x->hint + (size_t)((a->core.nchunks * 0x9E3779B9ull) >> 32)) %
                       a->core.nchunks;
+            sched_yield();
+        }
     }
     if (p)
         note_chunks(a, x, true);

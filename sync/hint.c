@@ -31,11 +31,13 @@ static CA_TLS entry table[TABLE_SIZE];
 static CA_TLS entry *recent;     /* the entry used last: checked first */
 static CA_TLS unsigned ordinal;  /* 1 + this thread's number, 0 until needed */
 static CA_TLS bool exit_hooked;  /* the exit hook is armed for this thread */
+static CA_TLS unsigned full_at;  /* 1 + `finis` when the table was last found full of live layers */
 
 static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
 static ca_sync_hint *live_head;             /* guarded by live_mutex */
 static _Atomic uint64_t generations;        /* last generation handed out */
 static _Atomic unsigned ordinals;           /* threads numbered so far */
+static _Atomic unsigned finis;              /* layers taken off the live list so far */
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 
@@ -88,13 +90,16 @@ void ca_sync_hint_init(ca_sync_hint *h, void *slots_mem, size_t nchunks)
 void ca_sync_hint_fini(ca_sync_hint *h)
 {
     pthread_mutex_lock(&live_mutex);
-    if (h->live_prev)
-        h->live_prev->live_next = h->live_next;
-    else
-        live_head = h->live_next;
-    if (h->live_next)
-        h->live_next->live_prev = h->live_prev;
-    h->live_prev = h->live_next = NULL;
+    if (is_live(h, h->generation)) { /* a second fini must not touch the list */
+        if (h->live_prev)
+            h->live_prev->live_next = h->live_next;
+        else
+            live_head = h->live_next;
+        if (h->live_next)
+            h->live_next->live_prev = h->live_prev;
+        h->live_prev = h->live_next = NULL;
+        atomic_fetch_add_explicit(&finis, 1u, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&live_mutex);
 }
 
@@ -102,6 +107,7 @@ void ca_sync_hint_fini(ca_sync_hint *h)
 static void give_back(void *unused)
 {
     (void)unused;
+    exit_hooked = false; /* a later key destructor of this thread may use an arena again */
     pthread_mutex_lock(&live_mutex);
     for (unsigned i = 0; i < TABLE_SIZE; i++) {
         entry *e = &table[i];
@@ -149,22 +155,29 @@ static ca_sync_hint_slot *claim_slot(ca_sync_hint *h)
 /* A table entry this thread can fill for h: an unused one, or one left by a
  * layer that lived at h's address before (a new generation there means the
  * old one is gone). Failing that, forget entries of dead layers and look
- * again. NULL when the table is full of live layers. */
+ * again. NULL when the table is full of live layers; then, until some
+ * layer is taken off the live list, it is not looked through again (that
+ * takes the process-wide mutex, and this thread would do it on every
+ * operation in its ninth arena). */
 static entry *free_entry(ca_sync_hint *h)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        for (unsigned i = 0; i < TABLE_SIZE; i++)
-            if (table[i].h == NULL || table[i].h == h)
-                return &table[i];
-        if (pass == 0) {
-            pthread_mutex_lock(&live_mutex);
-            for (unsigned i = 0; i < TABLE_SIZE; i++)
-                if (!is_live(table[i].h, table[i].generation))
-                    table[i].h = NULL;
-            pthread_mutex_unlock(&live_mutex);
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
+        if (table[i].h == NULL || table[i].h == h)
+            return &table[i];
+    unsigned now = atomic_load_explicit(&finis, memory_order_relaxed) + 1u;
+    if (full_at == now)
+        return NULL;
+    pthread_mutex_lock(&live_mutex);
+    entry *found = NULL;
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
+        if (!is_live(table[i].h, table[i].generation)) {
+            table[i].h = NULL;
+            found = &table[i];
         }
-    }
-    return NULL;
+    pthread_mutex_unlock(&live_mutex);
+    if (!found)
+        full_at = now;
+    return found;
 }
 
 /* This thread's slot context in h, or NULL if it has none. */
@@ -221,8 +234,8 @@ size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x)
                        : &((ca_sync_hint_slot *)((char *)x - offsetof(ca_sync_hint_slot, ctx)))
                               ->published;
     size_t now = atomic_load_explicit(&x->tally.chunks, memory_order_relaxed);
-    size_t change = now - *mark; /* modulo 2^64: negative changes wrap */
-    if (change < h->step && -change < h->step)
+    size_t change = now - *mark; /* modulo 2^64: a negative change wraps */
+    if (change < h->step || -change < h->step) /* |change| < step */
         return 0;
     *mark = now;
     return atomic_fetch_add_explicit(&h->published, change, memory_order_relaxed) + change;

@@ -21,7 +21,7 @@
 
 #include "sync/backoff.h"
 
-/* Pauses per place in the queue between two polls of `serving`. */
+/* Pauses between two polls of `serving` by the waiter next in line. */
 #define CA_SYNC_TICKET_PAUSE 4u
 
 typedef struct ca_sync_ticket {
