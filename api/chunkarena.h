@@ -112,8 +112,10 @@ typedef struct ca_stats {
     size_t largest_free_run;  /* chunks in the longest run of free chunks */
     size_t free_runs;         /* runs of free chunks */
     size_t failures;          /* allocations that found no room */
-    size_t grows_in_place;    /* resizes and reallocs that grew without moving */
-    size_t shrinks_in_place;  /* ... and that shrank */
+    size_t grows_in_place;    /* resizes and reallocs that took more chunks without
+                               * moving (a new size within the chunks held
+                               * changes no chunk and counts nowhere) */
+    size_t shrinks_in_place;  /* ... that gave chunks back */
     size_t moves;             /* reallocs that had to allocate, copy and free */
 } ca_stats;
 
