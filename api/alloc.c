@@ -104,6 +104,10 @@ void *ca_alloc(ca_arena *a, size_t size)
 
 void *ca_aligned_alloc(ca_arena *a, size_t align, size_t size)
 {
+    if (align == 0) { /* not a power of two; alloc_in takes 0 for "none" */
+        errno = EINVAL;
+        return NULL;
+    }
     return alloc_in(a, align, size);
 }
 
@@ -136,8 +140,12 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     ca_core_status st = CA_CORE_NOMEM;
     if (((uintptr_t)p & (align ? align - 1 : 0)) == 0) {
         st = ca_sync_arena_resize(&a->sync, p, size);
-        if (st == CA_CORE_OK)
+        if (st == CA_CORE_OK) {
+            /* Kept in place with an alignment asked: a later move keeps it. */
+            if (align)
+                (void)ca_sync_arena_note_align(&a->sync, p, align);
             return p;
+        }
     } else {
         size_t ignored;
         st = ca_sync_arena_usable(&a->sync, p, &ignored); /* judge p before moving it */

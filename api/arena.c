@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The bytes of bookkeeping before the chunks, in this order: the arena
@@ -103,6 +104,7 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
     a->lock = lock_of(kind);
     a->is_static = is_static;
     a->registered = false;
+    a->named = true;
     strcpy(a->name, name); /* length checked by the callers */
     atomic_init(&a->next, NULL);
     atomic_init(&a->moves, (size_t)0);
@@ -294,21 +296,45 @@ bool ca_api_static_ready(ca_arena *a)
     return state == CA_STATE_READY;
 }
 
+/* Whether the process is exiting: set by an atexit handler that the
+ * library arms when it is loaded. glibc runs the handlers in reverse order
+ * of arming and the destructors of every module from a handler armed
+ * before any constructor ran, so this one runs first. */
+static _Atomic bool exiting;
+
+static void note_exit(void)
+{
+    atomic_store_explicit(&exiting, true, memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void watch_exit(void)
+{
+    (void)atexit(note_exit);
+}
+
 void ca_arena_static_register(struct ca_arena_static *s)
 {
     ca_arena *a = (ca_arena *)s->object;
     if (!ca_api_ready(a))
         return;
     ca_registry_lock();
-    if (!a->registered && !ca_registry_named(a->name))
+    if (!a->registered) {
+        /* A name already taken: registered by address all the same (so
+         * ca_arena_of and ca_free_any know its memory), not by name. */
+        a->named = ca_registry_named(a->name) == NULL;
         ca_registry_add(a);
+    }
     ca_registry_unlock();
 }
 
 void ca_arena_static_unregister(struct ca_arena_static *s)
 {
     ca_arena *a = (ca_arena *)s->object;
-    if (atomic_load_explicit(&a->state, memory_order_acquire) != CA_STATE_READY)
+    /* At process exit the memory stays until the end, and destructors that
+     * run later (or threads still running) may still use the arena: leave
+     * it. Only an unloaded shared library takes its arenas away. */
+    if (atomic_load_explicit(&exiting, memory_order_relaxed) ||
+        atomic_load_explicit(&a->state, memory_order_acquire) != CA_STATE_READY)
         return;
     ca_registry_lock();
     bool was = a->registered;

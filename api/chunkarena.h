@@ -141,9 +141,11 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
  * arena sets itself up on first use, thread-safely), and ca_arena_find(name)
  * finds it once the program runs main. chunk_size: a power of two >= 16;
  * lock: a ca_lock. CA_ARENA_DECLARE(id) in a header lets other files of the
- * same executable or library use it. A static arena cannot be destroyed; if
- * its name is taken by another arena, it works but ca_arena_find finds the
- * other one.
+ * same executable or library use it. A static arena cannot be destroyed,
+ * and stays usable while the process exits (by destructors that run late,
+ * or threads still running); unloading its shared library takes it away.
+ * If its name is taken by another arena, it works (ca_arena_of and
+ * ca_free_any know its memory) but ca_arena_find finds the other one.
  */
 #define CA_ARENA(id) ((ca_arena *)&ca_static_##id)
 #define CA_ARENA_DECLARE(id) extern CA_PRIVATE_VISIBILITY struct ca_arena_static ca_static_##id
@@ -202,8 +204,9 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
 int ca_arena_destroy(ca_arena *arena);
 
 /* Free every allocation of the arena at once. No operation on the arena
- * may run meanwhile, and no pointer into it may be used afterwards.
- * O(chunks / 32). */
+ * may run meanwhile, and no pointer into it may be used afterwards. The
+ * figures of what is live go to 0; those of what happened (bytes requested,
+ * failures, grows, shrinks, moves, the peak) keep counting. O(chunks / 32). */
 void ca_arena_reset(ca_arena *arena);
 
 /* The arena registered as `name`, or NULL with errno ENOENT (EINVAL for
@@ -248,7 +251,7 @@ void *ca_alloc(ca_arena *arena, size_t size);
 
 /* As ca_alloc, aligned to `align`, a power of two (any: above the chunk
  * size only suitable start chunks qualify). NULL with EINVAL when align is
- * not a power of two, ENOMEM when nothing suitable is free. */
+ * not a power of two (0 included), ENOMEM when nothing suitable is free. */
 void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size);
 
 /* n * size zeroed bytes. NULL with ENOMEM when n * size overflows or does
@@ -266,8 +269,9 @@ void *ca_calloc(ca_arena *arena, size_t n, size_t size);
  */
 void *ca_realloc(ca_arena *arena, void *p, size_t size);
 
-/* As ca_realloc, and a move aligns the new block to `align` (a power of
- * two, else NULL with EINVAL). */
+/* As ca_realloc, with the block aligned to `align` (a power of two, else
+ * NULL with EINVAL): a p that is not moves, and the alignment is kept by
+ * later moves (ca_realloc) as if the block had been made with it. */
 void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size);
 
 /* Resize in place only; never moves. Returns 0, or -1 with ENOMEM when the

@@ -33,6 +33,8 @@ struct ca_arena {
     ca_lock lock;                     /* the layer in use (never CA_LOCK_DEFAULT) */
     bool is_static;
     bool registered;                  /* in the registry (writers only) */
+    bool named;                       /* found by name: not a static arena whose
+                                       * name another arena had already */
     char name[CA_NAME_MAX + 1];
     _Atomic(struct ca_arena *) next;  /* registry order (api/registry.c) */
     _Atomic size_t moves;             /* reallocs that moved */

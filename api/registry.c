@@ -106,7 +106,7 @@ void ca_registry_unlock(void)
 ca_arena *ca_registry_named(const char *name)
 {
     for (ca_arena *a = ca_registry_first(); a; a = ca_registry_next(a))
-        if (strcmp(a->name, name) == 0)
+        if (a->named && strcmp(a->name, name) == 0)
             return a;
     return NULL;
 }

@@ -88,6 +88,9 @@ int ca_arena_dump(ca_arena *a, FILE *out)
         line[n] = '\0';
         failed = fprintf(out, "  |%s|\n", line) < 0;
     }
+    /* A buffered stream may fail only when it is flushed. */
+    if (fflush(out) != 0 || ferror(out))
+        failed = 1;
     return failed ? -1 : 0;
 }
 

@@ -81,10 +81,10 @@ static const char *check_summaries(const ca_core *c)
 }
 
 /* Over-aligned marks sit only on the first chunk of live allocations, and
- * only once any_aligned is raised. */
+ * only once max_align is raised. */
 static const char *check_aligned(const ca_core *c)
 {
-    bool any = atomic_load_explicit(&((ca_core *)c)->any_aligned, RLX);
+    bool any = atomic_load_explicit(&((ca_core *)c)->max_align, RLX) != 0;
     for (size_t i = 0; i < CA_CORE_ALIGNED_WORDS(c->nchunks); i++) {
         uint64_t bits = word(&c->aligned[i]);
         if (bits && !any)

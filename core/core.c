@@ -524,29 +524,32 @@ static void set_end(ca_core *c, size_t i, bool on, bool shared)
 
 /* ---- over-aligned starts ---- */
 
-/* Record (or forget) that the allocation starting at chunk s was aligned
- * above the chunk size. Called while s is ours (after the claim, before the
- * release), so no other thread touches this bit meanwhile; its neighbours
- * in the word may change, hence an RMW in shared mode. The flag any_aligned
- * is raised first: a thread that later frees this allocation got the
- * pointer through the program's own synchronisation, which orders both. */
-static void mark_aligned(ca_core *c, size_t s, bool on, bool shared)
+/* Record that the allocation starting at chunk s was asked alignment
+ * `align` (above the chunk size), or forget it (align 0). Called while s is
+ * ours (after the claim, before the release), so no other thread touches
+ * this bit meanwhile; its neighbours in the word may change, hence an RMW
+ * in shared mode. max_align is raised first: a thread that later frees or
+ * moves this allocation got the pointer through the program's own
+ * synchronisation, which orders both. */
+static void mark_aligned(ca_core *c, size_t s, size_t align, bool shared)
 {
     _Atomic uint64_t *w = &c->aligned[s >> 6];
     uint64_t m = 1ull << (s & 63);
-    if (on && !atomic_load_explicit(&c->any_aligned, RLX))
-        atomic_store_explicit(&c->any_aligned, true, RLX);
-    if (shared && on)
+    size_t most = atomic_load_explicit(&c->max_align, RLX);
+    while (align > most &&
+           !atomic_compare_exchange_weak_explicit(&c->max_align, &most, align, RLX, RLX))
+        ;
+    if (shared && align)
         atomic_fetch_or_explicit(w, m, RLX);
     else if (shared)
         atomic_fetch_and_explicit(w, ~m, RLX);
     else
-        xor_bits(w, ((atomic_load_explicit(w, RLX) & m) != 0) != on ? m : 0);
+        xor_bits(w, ((atomic_load_explicit(w, RLX) & m) != 0) != (align != 0) ? m : 0);
 }
 
 static inline bool is_aligned_start(ca_core *c, size_t s)
 {
-    return atomic_load_explicit(&c->any_aligned, RLX) &&
+    return atomic_load_explicit(&c->max_align, RLX) &&
            (atomic_load_explicit(&c->aligned[s >> 6], RLX) >> (s & 63)) & 1u;
 }
 
@@ -654,7 +657,7 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
                 return NULL;
             }
             if (q.amask)
-                mark_aligned(c, s, true, shared);
+                mark_aligned(c, s, align, shared);
             x->hint = s + q.n;
             bump(&x->tally.chunks, q.n);
             bump(&x->tally.allocs, 1);
@@ -673,7 +676,7 @@ static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool s
     size_t s, e;
     ca_core_status st = locate(c, p, shared, &s, &e);
     if (st == CA_CORE_OK && is_aligned_start(c, s))
-        mark_aligned(c, s, false, shared); /* before the release: the chunk is still ours */
+        mark_aligned(c, s, 0, shared); /* before the release: the chunk is still ours */
     if (st == CA_CORE_OK)
         st = release(c, s, e, NONE, shared);
     if (st == CA_CORE_OK) {
@@ -724,9 +727,23 @@ static inline ca_core_status align_of(ca_core *c, const void *p, size_t *align, 
 {
     size_t s, e;
     ca_core_status st = locate(c, p, shared, &s, &e);
-    if (st == CA_CORE_OK)
-        *align = is_aligned_start(c, s) ? (size_t)1 << ca_bits_first((uint64_t)(uintptr_t)p)
-                                         : ca_core_chunk_size(c);
+    if (st != CA_CORE_OK)
+        return st;
+    *align = ca_core_chunk_size(c);
+    if (is_aligned_start(c, s)) {
+        size_t natural = (size_t)1 << ca_bits_first((uint64_t)(uintptr_t)p);
+        size_t most = atomic_load_explicit(&c->max_align, RLX);
+        *align = natural < most ? natural : most;
+    }
+    return CA_CORE_OK;
+}
+
+static inline ca_core_status note_align(ca_core *c, const void *p, size_t align, bool shared)
+{
+    size_t s, e;
+    ca_core_status st = locate(c, p, shared, &s, &e);
+    if (st == CA_CORE_OK && align > ca_core_chunk_size(c))
+        mark_aligned(c, s, align, shared);
     return st;
 }
 
@@ -802,6 +819,11 @@ ca_core_status ca_core_align_of(const ca_core *c, const void *p, size_t *align, 
     return align_of((ca_core *)c, p, align, shared);
 }
 
+ca_core_status ca_core_note_align(ca_core *c, const void *p, size_t align, bool shared)
+{
+    return note_align(c, p, align, shared);
+}
+
 ca_core_status ca_core_usable(const ca_core *c, const void *p, size_t *bytes, bool shared)
 {
     /* locate only reads; it takes a non-const core for the atomic loads */
@@ -869,6 +891,12 @@ void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
     atomic_init(&x->tally.failures, (size_t)0);
     atomic_init(&x->tally.grows, (size_t)0);
     atomic_init(&x->tally.shrinks, (size_t)0);
+}
+
+void ca_core_ctx_forget_live(ca_core_ctx *x)
+{
+    atomic_store_explicit(&x->tally.chunks, (size_t)0, RLX);
+    atomic_store_explicit(&x->tally.allocs, (size_t)0, RLX);
 }
 
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum)
@@ -980,7 +1008,7 @@ void ca_core_reset(ca_core *c)
     mark_padding(&c->sum_used[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
     mark_padding(&c->sum_full2[c->nsum2 - 1], c->nsum1 & 63 ? c->nsum1 & 63 : 64);
     atomic_store_explicit(&c->bound, c->nchunks, RLX);
-    atomic_store_explicit(&c->any_aligned, false, RLX);
+    atomic_store_explicit(&c->max_align, (size_t)0, RLX);
 }
 
 ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shift, void *meta,

@@ -173,10 +173,11 @@ typedef struct ca_core {
     _Atomic uint64_t *sum_full2;  /* nsum2: bit i = sum_full word i is all set */
     /* 1 bit a chunk: an allocation asked to be aligned above the chunk size
      * starts here (so that a move keeps its alignment: ca_core_align_of).
-     * Read by free only once any_aligned is set, so arenas that never
-     * over-align pay nothing for it. */
+     * max_align is the largest such alignment ever asked (bytes; 0: none
+     * yet); free reads the bitmap only once it is not 0, so arenas that
+     * never over-align pay nothing for it. */
     _Atomic uint64_t *aligned;
-    _Atomic bool any_aligned;
+    _Atomic size_t max_align;
     /* An upper bound on the longest run of free chunks (bits 0..40), an
      * epoch (41..62) and, in bit 63, "a failed search is measuring the
      * longest run" (core.c). */
@@ -221,8 +222,8 @@ typedef size_t ca_core_meta_fn(size_t nchunks, const void *arg);
 ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
                               const void *arg, size_t *nchunks, void **meta, void **base);
 
-/* Mark every chunk free again (counters of contexts are the caller's).
- * Exclusive. Cost: O(metadata words). */
+/* Mark every chunk free again (counters of contexts are the caller's:
+ * ca_core_ctx_forget_live). Exclusive. Cost: O(metadata words). */
 void ca_core_reset(ca_core *c);
 
 /* Allocate `size` bytes aligned to `align` (0 or a power of two): a run of
@@ -245,11 +246,20 @@ ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared);
  * releases the tail. Never moves. Pointer faults as ca_core_free. */
 ca_core_status ca_core_resize(ca_core *c, ca_core_ctx *x, void *p, size_t size, bool shared);
 
-/* The alignment a copy of the allocation at p must keep: for one made with
- * an alignment above the chunk size, the largest power of two dividing p
- * (at least what it was asked); else the chunk size. Pointer faults as
+/* The alignment a copy of the allocation at p must keep: for one made (or
+ * kept, ca_core_note_align) with an alignment above the chunk size, the
+ * largest power of two dividing p but no more than the largest alignment
+ * ever asked of this core (so at least what it was asked, and not the
+ * accident of a large boundary); else the chunk size. Pointer faults as
  * ca_core_free. */
 ca_core_status ca_core_align_of(const ca_core *c, const void *p, size_t *align, bool shared);
+
+/* Record that the allocation at p (which its caller owns, and which p
+ * already satisfies) must keep alignment `align` from now on, as if it had
+ * been made with it: for a resize in place that was asked an alignment.
+ * Nothing to record for an alignment up to the chunk size. Pointer faults
+ * as ca_core_free. */
+ca_core_status ca_core_note_align(ca_core *c, const void *p, size_t align, bool shared);
 
 /* Usable size of the allocation at p (its chunks times the chunk size) in
  * *bytes. Pointer faults as ca_core_free. */
@@ -264,6 +274,11 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared);
 
 /* Make x a fresh context: search from `hint`, all counters 0. */
 void ca_core_ctx_init(ca_core_ctx *x, size_t hint);
+
+/* After ca_core_reset: zero x's counts of what is live (chunks and
+ * allocations), keeping its counts of what happened (requested bytes,
+ * failures, grows, shrinks). */
+void ca_core_ctx_forget_live(ca_core_ctx *x);
 
 /* Count the used chunks in each of `ncounts` consecutive groups of `group`
  * chunks from chunk 0 (group > 0; chunks past the last group are not

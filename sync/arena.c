@@ -230,6 +230,14 @@ ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *a
     return st;
 }
 
+ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t align)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = ca_core_note_align(&a->core, p, align, shared(a));
+    leave(a, x);
+    return st;
+}
+
 /* ---- figures and upkeep ---- */
 
 void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, size_t ncounts)
@@ -290,14 +298,13 @@ void ca_sync_arena_reset(ca_sync_arena *a)
     size_t n = contexts(a, ctxs);
     ca_core_reset(&a->core);
     for (size_t i = 0; i < n; i++)
-        ca_core_ctx_init(ctxs[i], ctxs[i]->hint);
+        ca_core_ctx_forget_live(ctxs[i]);
     if (shared(a)) {
         for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
             a->hint.slots[i].published = 0;
         a->hint.overflow_published = 0;
         atomic_store_explicit(&a->hint.published, (size_t)0, RLX);
     }
-    atomic_store_explicit(&a->peak, (size_t)0, RLX);
 }
 
 const char *ca_sync_arena_check(ca_sync_arena *a)

@@ -100,6 +100,7 @@ ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);
 ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size);
 ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes);
 ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *align);
+ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t align);
 
 /* Used chunks in each of `ncounts` consecutive groups of `group` chunks
  * (see ca_core_occupancy), under the lock or as a snapshot. */
@@ -109,7 +110,9 @@ void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, siz
  * (under the lock, or, for "hint", a snapshot while others work). */
 void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s);
 
-/* Mark every chunk free and every counter 0. The arena must be quiet. */
+/* Mark every chunk free. The counts of what is live go to 0; the counts of
+ * what happened (requested bytes, failures, grows, shrinks, the peak)
+ * keep counting. The arena must be quiet. */
 void ca_sync_arena_reset(ca_sync_arena *a);
 
 /* ca_core_check with the counters of every context. The arena must be quiet. */
