@@ -345,10 +345,44 @@ typedef struct request {
     size_t rem;   /* a start chunk s is aligned iff (s & amask) == rem */
 } request;
 
+/* The ranges of start chunks a search visits, in order: from the hint to
+ * the end of the lane, the lane's beginning up to the hint, then the rest
+ * of the arena; each is cut in two where it wraps past the last chunk.
+ * Together they hold every chunk exactly once. */
+typedef struct plan {
+    size_t lo[6], hi[6];
+    unsigned n;
+} plan;
+
+static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, plan *out)
+{
+    size_t nch = c->nchunks;
+    size_t lo = x->lane_lo < nch ? x->lane_lo : 0;
+    size_t len = x->lane_len && x->lane_len < nch ? x->lane_len : nch;
+    size_t rf = from >= lo ? from - lo : from + nch - lo; /* the hint, relative to the lane */
+    if (rf >= len)
+        rf = 0; /* a hint outside the lane: start at the lane's beginning */
+    const size_t piece[3][2] = {{rf, len}, {0, rf}, {len, nch}};
+    out->n = 0;
+    for (unsigned k = 0; k < 3; k++) {
+        size_t a = piece[k][0], b = piece[k][1];
+        if (a >= b)
+            continue;
+        size_t at = lo + a < nch ? lo + a : lo + a - nch, span = b - a;
+        if (at + span <= nch) {
+            out->lo[out->n] = at, out->hi[out->n++] = at + span;
+        } else {
+            out->lo[out->n] = at, out->hi[out->n++] = nch;
+            out->lo[out->n] = 0, out->hi[out->n++] = at + span - nch;
+        }
+    }
+}
+
 /*
- * Find where n chunks go. Runs are visited in next-fit order: those that
- * start at or after `from`, then, wrapping, those that start before it. A
- * run that fits with room to spare (n chunks more than it must have) ends
+ * Find where n chunks go. Runs are visited in next-fit order, by where
+ * they start: the ranges of plan_search (so, in the whole arena, those that
+ * start at or after the hint, then, wrapping, those that start before it).
+ * A run that fits with room to spare (n chunks more than it must have) ends
  * the search at once; so does an exact fit; otherwise up to `window` runs
  * that fit tightly are compared and the tightest wins. A run is measured
  * only up to the length that makes it roomy, so a long run costs O(1).
@@ -357,88 +391,82 @@ typedef struct request {
  * seen: when nothing fits, the search has visited every run, and measured
  * each exactly (a run that reaches its cap fits).
  */
-static size_t search(ca_core *c, size_t from, const request *q, bool shared, size_t *longest)
+static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, size_t *longest)
 {
     const size_t n = q->n, need = n + q->amask; /* any run this long fits */
     const size_t roomy = need + n;
     size_t best = NONE, best_waste = NONE, longest_seen = 0;
     unsigned fits = 0;
-    size_t stop = c->nchunks;
-    bool wrapped = false;
-    /* The search carries the map word it is in and its value: a run that
-     * ends in the word it started in costs no load, and one shorter than
-     * n (most runs, in a fragmented arena) costs two bit scans and a
-     * compare before the search moves on. */
-    size_t w = from >> WSHIFT;
-    uint64_t v = ld(&c->map[w], shared);
-    uint64_t f = ca_map_free(v) & ca_map_from((unsigned)(from & 31));
 
-    for (;;) {
-        /* The next free chunk s: in this word, else through the summaries. */
-        while (!f) {
-            w = next_open_word(c, w + 1, shared);
-            if (w >= c->nwords)
-                break;
-            v = ld(&c->map[w], shared);
-            f = ca_map_free(v); /* 0 only if a summary lagged: look further */
-        }
-        size_t s = f ? (w << WSHIFT) + ca_map_lowest(f) : c->nchunks;
-        if (s >= stop) {
-            if (wrapped || from == 0)
-                break;
-            wrapped = true;
-            stop = from;
-            w = 0;
-            v = ld(&c->map[0], shared);
-            f = ca_map_free(v);
-            continue;
-        }
-        /* Its end e: the next used chunk of this word, if it has one. */
-        uint64_t u = ca_map_used(v) & ca_map_from((unsigned)(s & 31));
-        size_t e, len;
-        if (u) {
-            e = (w << WSHIFT) + ca_map_lowest(u);
-            len = e - s;
-            if (len < n) { /* too short, fits nothing: the common case */
-                longest_seen = len > longest_seen ? len : longest_seen;
-                f &= ~ca_map_upto(ca_map_lowest(u));
-                continue;
+    for (unsigned r = 0; r < pl->n; r++) {
+        const size_t stop = pl->hi[r];
+        /* The search carries the map word it is in and its value: a run
+         * that ends in the word it started in costs no load, and one
+         * shorter than n (most runs, in a fragmented arena) costs two bit
+         * scans and a compare before the search moves on. */
+        size_t w = pl->lo[r] >> WSHIFT;
+        uint64_t v = ld(&c->map[w], shared);
+        uint64_t f = ca_map_free(v) & ca_map_from((unsigned)(pl->lo[r] & 31));
+        for (;;) {
+            /* The next free chunk s: in this word, else through the summaries. */
+            while (!f) {
+                w = next_open_word(c, w + 1, shared);
+                if (w >= c->nwords)
+                    break;
+                v = ld(&c->map[w], shared);
+                f = ca_map_free(v); /* 0 only if a summary lagged: look further */
             }
-            if (len > roomy)
-                len = roomy, e = s + roomy;
-        } else {
-            /* The run reaches the end of the word: measure on, up to the
-             * length that makes it roomy. */
-            size_t cap = c->nchunks - s > roomy ? s + roomy : c->nchunks;
-            size_t next = (w + 1) << WSHIFT;
-            e = next < cap ? run_end(c, next, cap, shared) : cap;
-            len = e - s;
-        }
-        size_t off = (q->rem - s) & q->amask;
-        if (off < len && len - off >= n) {
-            size_t waste = len - n;
-            if (waste < best_waste) {
-                best = s + off;
-                best_waste = waste;
+            size_t s = f ? (w << WSHIFT) + ca_map_lowest(f) : c->nchunks;
+            if (s >= stop)
+                break; /* on to the next range */
+            /* Its end e: the next used chunk of this word, if it has one. */
+            uint64_t u = ca_map_used(v) & ca_map_from((unsigned)(s & 31));
+            size_t e, len;
+            if (u) {
+                e = (w << WSHIFT) + ca_map_lowest(u);
+                len = e - s;
+                if (len < n) { /* too short, fits nothing: the common case */
+                    longest_seen = len > longest_seen ? len : longest_seen;
+                    f &= ~ca_map_upto(ca_map_lowest(u));
+                    continue;
+                }
+                if (len > roomy)
+                    len = roomy, e = s + roomy;
+            } else {
+                /* The run reaches the end of the word: measure on, up to the
+                 * length that makes it roomy. */
+                size_t cap = c->nchunks - s > roomy ? s + roomy : c->nchunks;
+                size_t next = (w + 1) << WSHIFT;
+                e = next < cap ? run_end(c, next, cap, shared) : cap;
+                len = e - s;
             }
-            if (waste == 0 || len >= roomy || ++fits >= c->window)
-                break;
-        } else if (len > longest_seen) {
-            longest_seen = len;
-        }
-        /* Go on from e, a used chunk or the end of the region (a run that
-         * reaches its cap fits, so it never stops here). */
-        if (e >= c->nchunks) {
-            f = 0;
-            w = c->nwords;
-        } else if ((e >> WSHIFT) != w) {
-            w = e >> WSHIFT;
-            v = ld(&c->map[w], shared);
-            f = ca_map_free(v) & ca_map_from((unsigned)(e & 31));
-        } else {
-            f &= ca_map_from((unsigned)(e & 31));
+            size_t off = (q->rem - s) & q->amask;
+            if (off < len && len - off >= n) {
+                size_t waste = len - n;
+                if (waste < best_waste) {
+                    best = s + off;
+                    best_waste = waste;
+                }
+                if (waste == 0 || len >= roomy || ++fits >= c->window)
+                    goto done;
+            } else if (len > longest_seen) {
+                longest_seen = len;
+            }
+            /* Go on from e, a used chunk or the end of the region (a run
+             * that reaches its cap fits, so it never stops here). */
+            if (e >= c->nchunks) {
+                f = 0;
+                w = c->nwords;
+            } else if ((e >> WSHIFT) != w) {
+                w = e >> WSHIFT;
+                v = ld(&c->map[w], shared);
+                f = ca_map_free(v) & ca_map_from((unsigned)(e & 31));
+            } else {
+                f &= ca_map_from((unsigned)(e & 31));
+            }
         }
     }
+done:
     *longest = longest_seen;
     return best;
 }
@@ -624,9 +652,10 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
 
     uint64_t b = ld(&c->bound, shared);
     if (q.n <= bound_of(b)) {
-        size_t from = x->hint < c->nchunks ? x->hint : 0;
+        plan pl;
+        plan_search(c, x, x->hint < c->nchunks ? x->hint : 0, &pl);
         size_t longest;
-        size_t s = search(c, from, &q, shared, &longest);
+        size_t s = search(c, &pl, &q, shared, &longest);
         if (s == NONE && shared) {
             /* Announce the lowering (flag, next epoch), then measure again
              * (see the top); b ends as the flagged value we saw or set. */
@@ -638,7 +667,7 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
                     b = flagged;
             }
             if (q.n <= bound_of(b)) {
-                s = search(c, from, &q, shared, &longest);
+                s = search(c, &pl, &q, shared, &longest);
                 if (s == NONE) /* fails if a release saw the flag since */
                     atomic_compare_exchange_strong_explicit(
                         &c->bound, &b, (b & BOUND_EPOCH) | longest, SEQ, SEQ);
@@ -885,6 +914,8 @@ void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t nc
 void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
 {
     x->hint = hint;
+    x->lane_lo = 0;
+    x->lane_len = 0;
     atomic_init(&x->tally.chunks, (size_t)0);
     atomic_init(&x->tally.allocs, (size_t)0);
     atomic_init(&x->tally.requested, (size_t)0);

@@ -151,9 +151,18 @@ typedef struct ca_core_tally {
 } ca_core_tally;
 
 /* A context: where a search starts (next-fit hint, a chunk index; advisory
- * and clamped) and the counters of the operations run through it. */
+ * and clamped), the context's lane, and the counters of the operations run
+ * through it. A search visits the runs that start in the lane first (from
+ * the hint, wrapping within the lane), then the rest of the arena: each
+ * thread of the lock-free layer has a lane of its own, so threads do not
+ * end up allocating in the same cache lines. The lane is [lane_lo,
+ * lane_lo + lane_len) modulo the chunk count; lane_len 0 means the whole
+ * arena (a lane is advisory too: any lane, any hint, gives correct
+ * results). */
 typedef struct ca_core_ctx {
     size_t hint;
+    size_t lane_lo;
+    size_t lane_len;
     ca_core_tally tally;
 } ca_core_ctx;
 
@@ -272,7 +281,8 @@ bool ca_core_owns(const ca_core *c, const void *p);
  * Exact when no operation is in flight. Cost: O(map words). */
 void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared);
 
-/* Make x a fresh context: search from `hint`, all counters 0. */
+/* Make x a fresh context: search from `hint` in the whole arena, all
+ * counters 0. */
 void ca_core_ctx_init(ca_core_ctx *x, size_t hint);
 
 /* After ca_core_reset: zero x's counts of what is live (chunks and

@@ -68,10 +68,13 @@ void ca_sync_hint_init(ca_sync_hint *h, void *slots_mem, size_t nchunks)
     h->slots = slots_mem;
     for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++) {
         atomic_init(&h->slots[i].owner, 0u);
+        h->slots[i].lane_mask = 0;
         h->slots[i].published = 0;
         ca_core_ctx_init(&h->slots[i].ctx, spread(i, nchunks));
     }
     h->generation = atomic_fetch_add_explicit(&generations, 1, memory_order_relaxed) + 1;
+    h->nchunks = nchunks;
+    atomic_init(&h->active, 0u);
     ca_sync_spin_init(&h->overflow_lock);
     ca_core_ctx_init(&h->overflow, 0);
     h->overflow_published = 0;
@@ -111,10 +114,13 @@ static void give_back(void *unused)
     pthread_mutex_lock(&live_mutex);
     for (unsigned i = 0; i < TABLE_SIZE; i++) {
         entry *e = &table[i];
-        if (e->h && is_live(e->h, e->generation))
+        if (e->h && is_live(e->h, e->generation)) {
+            unsigned slot = (unsigned)(e->slot - e->h->slots);
+            atomic_fetch_and_explicit(&e->h->active, ~(1u << slot), memory_order_relaxed);
             /* release: pairs with the acquire CAS of the next owner's claim,
              * so our counter writes happen-before theirs */
             atomic_store_explicit(&e->slot->owner, 0u, memory_order_release);
+        }
         e->h = NULL;
     }
     pthread_mutex_unlock(&live_mutex);
@@ -146,8 +152,11 @@ static ca_sync_hint_slot *claim_slot(ca_sync_hint *h)
         if (atomic_load_explicit(&s->owner, memory_order_relaxed) == 0u &&
             atomic_compare_exchange_strong_explicit(&s->owner, &free_mark, 1u,
                                                     memory_order_acquire, /* pairs with give_back */
-                                                    memory_order_relaxed))
+                                                    memory_order_relaxed)) {
+            unsigned slot = (unsigned)(s - h->slots);
+            atomic_fetch_or_explicit(&h->active, 1u << slot, memory_order_relaxed);
             return s;
+        }
     }
     return NULL;
 }
@@ -180,16 +189,42 @@ static entry *free_entry(ca_sync_hint *h)
     return found;
 }
 
+/* Draw slot s's lane for the active slots `mask`: from where its hint
+ * started to where the next active slot's did, going round the arena. */
+static void draw_lane(ca_sync_hint *h, ca_sync_hint_slot *s, uint32_t mask)
+{
+    unsigned me = (unsigned)(s - h->slots);
+    size_t lo = spread(me, h->nchunks), len = 0; /* 0: the whole arena */
+    for (uint32_t others = mask & ~(1u << me); others; others &= others - 1) {
+        size_t at = spread((unsigned)__builtin_ctz(others), h->nchunks);
+        size_t gap = at > lo ? at - lo : at + h->nchunks - lo;
+        if (gap > 0 && (len == 0 || gap < len))
+            len = gap;
+    }
+    s->ctx.lane_lo = lo;
+    s->ctx.lane_len = len;
+    s->lane_mask = mask;
+}
+
+/* The lane of slot s, redrawn when the active slots changed. */
+static inline ca_core_ctx *in_lane(ca_sync_hint *h, ca_sync_hint_slot *s)
+{
+    uint32_t mask = atomic_load_explicit(&h->active, memory_order_relaxed);
+    if (mask != s->lane_mask)
+        draw_lane(h, s, mask);
+    return &s->ctx;
+}
+
 /* This thread's slot context in h, or NULL if it has none. */
 static inline ca_core_ctx *own_context(ca_sync_hint *h)
 {
     entry *e = recent;
     if (e && e->h == h && e->generation == h->generation)
-        return &e->slot->ctx;
+        return in_lane(h, e->slot);
     for (unsigned i = 0; i < TABLE_SIZE; i++)
         if (table[i].h == h && table[i].generation == h->generation) {
             recent = &table[i];
-            return &table[i].slot->ctx;
+            return in_lane(h, table[i].slot);
         }
     return NULL;
 }
@@ -206,7 +241,7 @@ static ca_core_ctx *first_use(ca_sync_hint *h, bool wait)
         e->slot = s;
         recent = e;
         arm_exit_hook();
-        return &s->ctx;
+        return in_lane(h, s);
     }
     if (wait)
         ca_sync_spin_lock(&h->overflow_lock);

@@ -10,10 +10,20 @@
  * the arena (slot i at the fraction i * 0.618... of it, modulo 1), so
  * threads carve different parts of the arena.
  *
+ * Hints alone do not keep threads apart: each thread's next fit sweeps the
+ * whole arena, the sweeps drift, and once one thread runs right behind
+ * another they write the same cache lines on every operation (measured: two
+ * threads on one arena ran no faster than one). So each slot has a lane: it
+ * starts where the slot's hint starts and ends where the next active slot's
+ * begins, and a search looks through its own lane first (core/core.h). The
+ * lanes follow the set of active slots, a mask kept with each claim and
+ * give-back; a lone thread's lane is the whole arena.
+ *
  * Per-thread state lives in slots in the arena's metadata
  * (CA_SYNC_HINT_SLOTS of them, 128 bytes each, so no two threads share a
- * cache line): a context (hint and counters, see ca_core_ctx) and what the
- * slot last published of its chunk count. A thread finds its slot through a
+ * cache line): a context (hint, lane and counters, see ca_core_ctx), the
+ * mask its lane was drawn for, and what the slot last published of its
+ * chunk count. A thread finds its slot through a
  * small thread-local table keyed by the layer's address and generation; a
  * layer destroyed and re-created at the same address has a new generation,
  * so stale entries are never used. A slot has one owner at a time: a thread
@@ -46,15 +56,22 @@
 /* One thread's slot. */
 typedef struct ca_sync_hint_slot {
     _Alignas(CA_SYNC_HINT_SLOT_BYTES) _Atomic unsigned owner; /* 0 free, 1 owned */
-    size_t published; /* ctx.tally.chunks when last published (owner only) */
+    uint32_t lane_mask; /* the active slots ctx's lane was drawn for (owner only) */
+    size_t published;   /* ctx.tally.chunks when last published (owner only) */
     ca_core_ctx ctx;
 } ca_sync_hint_slot;
+
+_Static_assert(CA_SYNC_HINT_SLOTS <= 32, "the active slots fit a 32-bit mask");
 
 _Static_assert(sizeof(ca_sync_hint_slot) == CA_SYNC_HINT_SLOT_BYTES, "a slot is 128 bytes");
 
 typedef struct ca_sync_hint {
     ca_sync_hint_slot *slots;   /* CA_SYNC_HINT_SLOTS, in the arena's metadata */
     uint64_t generation;        /* unique per init in this process */
+    size_t nchunks;             /* of the arena: where the lanes fall */
+    /* Bit i: slot i has an owner. Read by every operation (relaxed: it only
+     * shapes the lanes), written at claims and give-backs. */
+    _Atomic uint32_t active;
     ca_sync_spin overflow_lock; /* guards `overflow` */
     ca_core_ctx overflow;       /* for threads without a slot */
     size_t overflow_published;
