@@ -340,7 +340,8 @@ static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
 /* ---- search ---- */
 
 typedef struct request {
-    size_t n;     /* chunks */
+    size_t n;     /* chunks the run must hold: the allocation's and its room */
+    size_t take;  /* chunks the allocation takes */
     size_t amask; /* alignment in chunks, minus one */
     size_t rem;   /* a start chunk s is aligned iff (s & amask) == rem */
 } request;
@@ -638,66 +639,84 @@ static inline size_t chunks_for(const ca_core *c, size_t size)
 
 /* ---- the operations ---- */
 
-static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
-                          ca_core_status *status)
+/* Where the request goes, or NONE: O(1) when it exceeds the bound, else a
+ * search; a search that fails lowers the bound (in shared mode through the
+ * flag protocol at the top). */
+static inline size_t place(ca_core *c, ca_core_ctx *x, const request *q, bool shared)
+{
+    uint64_t b = ld(&c->bound, shared);
+    if (q->n > bound_of(b))
+        return NONE;
+    plan pl;
+    plan_search(c, x, x->hint < c->nchunks ? x->hint : 0, &pl);
+    size_t longest;
+    size_t s = search(c, &pl, q, shared, &longest);
+    if (s != NONE)
+        return s;
+    if (!shared) {
+        atomic_store_explicit(&c->bound, longest, RLX);
+        return NONE;
+    }
+    /* Announce the lowering (flag, next epoch), then measure again; b ends
+     * as the flagged value we saw or set. */
+    b = ld(&c->bound, shared);
+    while (!(b & BOUND_FLAG)) {
+        uint64_t flagged = BOUND_FLAG | (((b & BOUND_EPOCH) + BOUND_EPOCH_ONE) & BOUND_EPOCH) |
+                           (b & BOUND_VALUE);
+        if (atomic_compare_exchange_weak_explicit(&c->bound, &b, flagged, SEQ, SEQ))
+            b = flagged;
+    }
+    if (q->n > bound_of(b))
+        return NONE;
+    s = search(c, &pl, q, shared, &longest);
+    if (s == NONE) /* fails if a release saw the flag since */
+        atomic_compare_exchange_strong_explicit(&c->bound, &b, (b & BOUND_EPOCH) | longest, SEQ,
+                                                SEQ);
+    return s;
+}
+
+static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
+                          bool shared, ca_core_status *status)
 {
     if (align & (align - 1)) {
         *status = CA_CORE_BADALIGN;
         return NULL;
     }
     request q;
-    q.n = chunks_for(c, size);
+    q.take = chunks_for(c, size);
+    q.n = room ? q.take + (room >> c->shift) + ((room & (ca_core_chunk_size(c) - 1)) != 0) : q.take;
+    if (q.n < q.take) /* the room overflowed: it cannot fit */
+        q.n = SIZE_MAX;
     q.amask = align > ca_core_chunk_size(c) ? (align >> c->shift) - 1 : 0;
     q.rem = (size_t)(0 - ((uintptr_t)c->base >> c->shift)) & q.amask;
 
-    uint64_t b = ld(&c->bound, shared);
-    if (q.n <= bound_of(b)) {
-        plan pl;
-        plan_search(c, x, x->hint < c->nchunks ? x->hint : 0, &pl);
-        size_t longest;
-        size_t s = search(c, &pl, &q, shared, &longest);
-        if (s == NONE && shared) {
-            /* Announce the lowering (flag, next epoch), then measure again
-             * (see the top); b ends as the flagged value we saw or set. */
-            b = ld(&c->bound, shared);
-            while (!(b & BOUND_FLAG)) {
-                uint64_t flagged = BOUND_FLAG | (((b & BOUND_EPOCH) + BOUND_EPOCH_ONE) & BOUND_EPOCH) |
-                                   (b & BOUND_VALUE);
-                if (atomic_compare_exchange_weak_explicit(&c->bound, &b, flagged, SEQ, SEQ))
-                    b = flagged;
-            }
-            if (q.n <= bound_of(b)) {
-                s = search(c, &pl, &q, shared, &longest);
-                if (s == NONE) /* fails if a release saw the flag since */
-                    atomic_compare_exchange_strong_explicit(
-                        &c->bound, &b, (b & BOUND_EPOCH) | longest, SEQ, SEQ);
-            }
-        } else if (s == NONE) {
-            atomic_store_explicit(&c->bound, longest, RLX);
-        }
-        size_t lost;
-        if (s != NONE) {
-            if (claim(c, s, q.n, NONE, shared, &lost) != CA_CORE_OK) {
-                /* Search again past the word where the claim lost: the run
-                 * may have looked longer than it is through a summary that
-                 * lags, and would look so again from s. */
-                x->hint = lost;
-                *status = CA_CORE_RETRY;
-                return NULL;
-            }
-            if (q.amask)
-                mark_aligned(c, s, align, shared);
-            x->hint = s + q.n;
-            bump(&x->tally.chunks, q.n);
-            bump(&x->tally.allocs, 1);
-            bump(&x->tally.requested, size);
-            *status = CA_CORE_OK;
-            return c->base + (s << c->shift);
-        }
+    size_t s = place(c, x, &q, shared);
+    if (s == NONE && q.n > q.take) { /* no room to spare: the allocation alone */
+        q.n = q.take;
+        s = place(c, x, &q, shared);
     }
-    bump(&x->tally.failures, 1);
-    *status = CA_CORE_NOMEM;
-    return NULL;
+    if (s == NONE) {
+        bump(&x->tally.failures, 1);
+        *status = CA_CORE_NOMEM;
+        return NULL;
+    }
+    size_t lost;
+    if (claim(c, s, q.take, NONE, shared, &lost) != CA_CORE_OK) {
+        /* Search again past the word where the claim lost: the run may have
+         * looked longer than it is through a summary that lags, and would
+         * look so again from s. */
+        x->hint = lost;
+        *status = CA_CORE_RETRY;
+        return NULL;
+    }
+    if (q.amask)
+        mark_aligned(c, s, align, shared);
+    x->hint = s + q.n; /* past the room, if any: next fit leaves it free */
+    bump(&x->tally.chunks, q.take);
+    bump(&x->tally.allocs, 1);
+    bump(&x->tally.requested, size);
+    *status = CA_CORE_OK;
+    return c->base + (s << c->shift);
 }
 
 static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool shared)
@@ -794,15 +813,15 @@ static inline ca_core_status usable(ca_core *c, const void *p, size_t *bytes, bo
 #define FLAT __attribute__((flatten, noinline))
 
 static FLAT void *alloc_excl(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
-                             ca_core_status *st)
+                             size_t room, ca_core_status *st)
 {
-    return alloc(c, x, size, align, false, st);
+    return alloc(c, x, size, align, room, false, st);
 }
 
 static FLAT void *alloc_shared(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
-                               ca_core_status *st)
+                               size_t room, ca_core_status *st)
 {
-    return alloc(c, x, size, align, true, st);
+    return alloc(c, x, size, align, room, true, st);
 }
 
 static FLAT ca_core_status free_excl(ca_core *c, ca_core_ctx *x, void *p)
@@ -828,8 +847,15 @@ static FLAT ca_core_status resize_shared(ca_core *c, ca_core_ctx *x, void *p, si
 void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
                     ca_core_status *status)
 {
-    return shared ? alloc_shared(c, x, size, align, status)
-                  : alloc_excl(c, x, size, align, status);
+    return shared ? alloc_shared(c, x, size, align, 0, status)
+                  : alloc_excl(c, x, size, align, 0, status);
+}
+
+void *ca_core_alloc_room(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
+                         bool shared, ca_core_status *status)
+{
+    return shared ? alloc_shared(c, x, size, align, room, status)
+                  : alloc_excl(c, x, size, align, room, status);
 }
 
 ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared)

@@ -171,10 +171,16 @@ static inline void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
 
 void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
 {
+    return ca_sync_arena_alloc_room(a, size, align, 0, status);
+}
+
+void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                               ca_core_status *status)
+{
     ca_core_ctx *x = enter(a);
     void *p;
     for (unsigned lost = 0;;) {
-        p = ca_core_alloc(&a->core, x, size, align, shared(a), status);
+        p = ca_core_alloc_room(&a->core, x, size, align, room, shared(a), status);
         if (*status != CA_CORE_RETRY)
             break;
         /* Another thread took the run first: the core moved the hint past

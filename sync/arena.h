@@ -96,6 +96,8 @@ void ca_sync_arena_fini(ca_sync_arena *a);
 /* The core operations (core/core.h), through the layer. alloc never
  * returns CA_CORE_RETRY: the layer searches again. */
 void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status);
+void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                               ca_core_status *status);
 ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);
 ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size);
 ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes);

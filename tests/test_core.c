@@ -484,6 +484,50 @@ START_TEST(alloc_align_of_remembers_over_alignment)
 }
 END_TEST
 
+/* ca_core_alloc_room: the allocation goes where `room` more bytes are free
+ * after it, takes only its own chunks, and next fit passes over the room;
+ * where no run has the room it goes where it fits alone, and that is not a
+ * failure. */
+START_TEST(alloc_room_is_left_free)
+{
+    ca_test_core t;
+    setup(&t, 256, 4, 4);
+    size_t cs = t.chunk_size;
+    ca_core_status st;
+
+    /* A hole of 3 chunks at 0 (too small for 2 + 4), the rest free. */
+    void *wall = ca_test_alloc(&t, 3 * cs, 0);
+    ca_test_alloc(&t, cs, 0); /* chunk 3 stays taken */
+    ca_test_free(&t, wall);
+    t.ctx.hint = 0;
+    void *p = ca_core_alloc_room(&t.core, &t.ctx, 2 * cs, 0, 4 * cs, false, &st);
+    ca_test_core_check(&t);
+    size_t s = ca_test_chunk_of(&t, p);
+    ck_assert_msg(st == CA_CORE_OK && s >= 4, "with room: chunk %zu (the 3-chunk hole is too small)",
+                  s);
+    size_t bytes;
+    ck_assert_msg(ca_core_usable(&t.core, p, &bytes, false) == CA_CORE_OK && bytes == 2 * cs,
+                  "the room was taken: %zu bytes usable", bytes);
+    ck_assert_msg(t.ctx.hint == s + 6, "the hint is at %zu, not past the room (%zu)", t.ctx.hint,
+                  s + 6);
+    /* The next allocation lands past the room, so the block can grow in place. */
+    void *next = ca_test_alloc(&t, cs, 0);
+    ck_assert_msg(ca_test_chunk_of(&t, next) >= s + 6, "next fit took the room");
+    ck_assert_msg(ca_core_resize(&t.core, &t.ctx, p, 6 * cs, false) == CA_CORE_OK,
+                  "growth into the room failed");
+    ca_test_core_check(&t);
+
+    /* No run with room anywhere: the allocation alone, and no failure. */
+    size_t failures = atomic_load_explicit(&t.ctx.tally.failures, memory_order_relaxed);
+    void *q = ca_core_alloc_room(&t.core, &t.ctx, cs, 0, 1024 * cs, false, &st);
+    ck_assert_msg(st == CA_CORE_OK && q != NULL, "without room to spare the allocation failed");
+    ck_assert_msg(atomic_load_explicit(&t.ctx.tally.failures, memory_order_relaxed) == failures,
+                  "the attempt with room counted as a failure");
+    ca_test_core_check(&t);
+    ca_test_core_fini(&t);
+}
+END_TEST
+
 START_TEST(alloc_bad_alignment)
 {
     ca_test_core t;
@@ -1322,7 +1366,7 @@ static Suite *core_suite(void)
          {alloc_size_zero_is_unique, alloc_rounds_up_to_chunks, alloc_small_alignment_is_free,
           alloc_large_alignment_is_honoured, alloc_bad_alignment, alloc_huge_sizes,
           alloc_huge_alignments, alloc_full_arena, alloc_next_fit, alloc_best_fit_window,
-          alloc_align_of_remembers_over_alignment}},
+          alloc_align_of_remembers_over_alignment, alloc_room_is_left_free}},
         {"free", {free_valid, free_faults}},
         {"resize", {resize_grows_in_place, resize_grow_blocked, resize_shrink_gives_the_tail_back,
                     resize_same_chunk_count}},
