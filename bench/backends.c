@@ -4,7 +4,9 @@
  * The chunkarena region is one 160 MiB anonymous mapping (page aligned,
  * hence aligned to every chunk size used here), made on first use and kept
  * for the life of the process; every run creates its arena on it and
- * destroys it afterwards. After a run, heap_close checks the library's own
+ * destroys it afterwards. The arena's bookkeeping goes in a mapping of its
+ * own (ca_config.meta), so all 160 MiB are chunks: the same memory the
+ * workloads give every allocator. After a run, heap_close checks the library's own
  * view against the benchmark's: nothing live, every invariant holding, the
  * arena destroyable.
  */
@@ -21,6 +23,8 @@ const ca_lock bench_layers[5] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET, CA_
                                  CA_LOCK_HINT};
 
 static void *region;
+static void *meta;      /* the arena's bookkeeping */
+static size_t meta_len;
 
 size_t heap_usable(bench_heap *h, const void *p)
 {
@@ -39,6 +43,13 @@ void heap_open(bench_heap *h, const bench_backend *spec)
     memset(&cfg, 0, sizeof cfg);
     cfg.chunk_size = spec->chunk_size;
     cfg.lock = spec->lock;
+    size_t need = ca_arena_meta_size(BENCH_ARENA_BYTES / spec->chunk_size, &cfg);
+    if (need > meta_len) { /* the largest need so far: chunk 16 (W4) */
+        meta = bench_map_lazy(need);
+        meta_len = need;
+    }
+    cfg.meta = meta;
+    cfg.meta_len = meta_len;
     h->arena = ca_arena_create("ca-bench", region, BENCH_ARENA_BYTES, &cfg);
     if (h->arena == NULL) {
         fprintf(stderr, "ca-bench: ca_arena_create(160 MiB, chunk %zu, %s) failed: %s\n",
