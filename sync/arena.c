@@ -95,7 +95,11 @@ void ca_sync_arena_fini(ca_sync_arena *a)
 
 /* ---- entering and leaving the layer ---- */
 
-static inline ca_core_ctx *enter(ca_sync_arena *a)
+/* Always inlined: they sit on every operation's path, and the compiler
+ * kept them out of line for the pthread calls in the mutex case. */
+#define HOT static inline __attribute__((always_inline))
+
+HOT ca_core_ctx *enter(ca_sync_arena *a)
 {
     switch (a->kind) {
     case CA_SYNC_SPIN:
@@ -115,7 +119,7 @@ static inline ca_core_ctx *enter(ca_sync_arena *a)
     return &a->ctx;
 }
 
-static inline void leave(ca_sync_arena *a, ca_core_ctx *x)
+HOT void leave(ca_sync_arena *a, ca_core_ctx *x)
 {
     switch (a->kind) {
     case CA_SYNC_SPIN:
@@ -143,7 +147,7 @@ static inline bool shared(const ca_sync_arena *a)
 /* After an operation through x changed the chunk count: keep the peak.
  * Under a lock the count is exact and only the holder writes the peak;
  * under "hint" the published total stands for it (see ca_sync_stats). */
-static inline void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
+HOT void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
 {
     size_t now;
     if (!shared(a)) {
