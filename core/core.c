@@ -17,8 +17,9 @@
  * if the word's new f differs, writes the bit after W: contradiction. So
  * there is no such M and W holds the word's final f. (Store-then-load on two
  * locations needs seq_cst; acquire/release alone would let both threads miss
- * each other's store.) In exclusive mode the bits are exact before every
- * change, so the old and new word values say which bits flip.
+ * each other's store.) In exclusive mode nothing else writes, so a claim
+ * or a release computes the bits of the words it changed from their new
+ * values, and writes each summary word it touches once (struct sums).
  *
  * The bound (c->bound). An allocation that asks for more chunks than the
  * longest free run fails in O(1) against an upper bound on that run:
@@ -153,23 +154,12 @@ static void sync_sum2(ca_core *c, size_t i)
     }
 }
 
-/* Bring the summary bits of map word w in line with the word, which the
- * caller just changed from `old` to `now`. */
-static void sync_word(ca_core *c, size_t w, uint64_t old, uint64_t now, bool shared)
+/* Shared mode: bring the summary bits of map word w in line with the word,
+ * which the caller just changed. */
+static void sync_word(ca_core *c, size_t w)
 {
     size_t i = w >> 6;
     unsigned b = (unsigned)(w & 63);
-    if (!shared) {
-        /* Branch-free: whether a word fills or empties is data, and a
-         * mispredicted branch here cost more than the three XORs. */
-        uint64_t f1 = atomic_load_explicit(&c->sum_full[i], RLX);
-        uint64_t f1_now = f1 ^ ((uint64_t)(word_full(old) ^ word_full(now)) << b);
-        uint64_t f2_flip = (uint64_t)((f1 == ~0ull) ^ (f1_now == ~0ull)) << (i & 63);
-        atomic_store_explicit(&c->sum_full[i], f1_now, RLX);
-        xor_bits(&c->sum_full2[i >> 6], f2_flip);
-        xor_bits(&c->sum_used[i], (uint64_t)(word_used(old) ^ word_used(now)) << b);
-        return;
-    }
     for (;;) {
         uint64_t v = atomic_load_explicit(&c->map[w], SEQ);
         bool full = word_full(v), used = word_used(v), wrote = false;
@@ -187,6 +177,59 @@ static void sync_word(ca_core *c, size_t w, uint64_t old, uint64_t now, bool sha
         if (full && !word_full(v)) /* our "full" was stale: see the top */
             bound_raise(c, c->nchunks);
     }
+}
+
+/* Exclusive mode: the summary bits of the map words a claim or a release
+ * changed, gathered word by word (from the words' new values) and written
+ * once per level-1 word. The words of one run nearly always share a
+ * level-1 word, so a run of any length costs two summary
+ * read-modify-writes (three when the level-2 bit flips), not three a word.
+ * Gathering is branch-free: whether a word fills or empties is data, and a
+ * mispredicted branch cost more than the bit operations. */
+typedef struct sums {
+    size_t i;         /* the level-1 word the bits below belong to */
+    uint64_t changed; /* bit b: map word 64i + b changed */
+    uint64_t full;    /* its new "full" bit */
+    uint64_t used;    /* its new "used" bit */
+} sums;
+
+static inline void sums_start(sums *d, size_t w)
+{
+    d->i = w >> 6;
+    d->changed = d->full = d->used = 0;
+}
+
+/* Write the gathered bits, and the level-2 bit of sum_full[i] if it flips.
+ * That takes 2048 chunks filling up or the first of them freed: rare, so
+ * the branch that skips it predicts well. */
+static inline void sums_apply(ca_core *c, const sums *d)
+{
+    uint64_t f1 = atomic_load_explicit(&c->sum_full[d->i], RLX);
+    uint64_t f1_now = (f1 & ~d->changed) | d->full;
+    atomic_store_explicit(&c->sum_full[d->i], f1_now, RLX);
+    if ((f1 == ~0ull) != (f1_now == ~0ull))
+        xor_bits(&c->sum_full2[d->i >> 6], 1ull << (d->i & 63));
+    uint64_t u1 = atomic_load_explicit(&c->sum_used[d->i], RLX);
+    atomic_store_explicit(&c->sum_used[d->i], (u1 & ~d->changed) | d->used, RLX);
+}
+
+/* After map word w changed to `now`: in shared mode sync its summary bits
+ * now (the protocol at the top); in exclusive mode gather them in *d,
+ * applying what *d holds first if w is under another level-1 word. */
+static inline void word_changed(ca_core *c, sums *d, size_t w, uint64_t now, bool shared)
+{
+    if (shared) {
+        sync_word(c, w);
+        return;
+    }
+    if ((w >> 6) != d->i) {
+        sums_apply(c, d);
+        sums_start(d, w);
+    }
+    unsigned b = (unsigned)(w & 63);
+    d->changed |= 1ull << b;
+    d->full |= (uint64_t)word_full(now) << b;
+    d->used |= (uint64_t)word_used(now) << b;
 }
 
 /* ---- summary scans ---- */
@@ -346,10 +389,11 @@ typedef struct request {
     size_t rem;   /* a start chunk s is aligned iff (s & amask) == rem */
 } request;
 
-/* The ranges of start chunks a search visits, in order: from the hint to
- * the end of the lane, the lane's beginning up to the hint, then the rest
- * of the arena; each is cut in two where it wraps past the last chunk.
- * Together they hold every chunk exactly once. */
+/* The ranges of start chunks a search visits, in order: from the hint
+ * (`from`, below the chunk count) to the end of the lane, the lane's
+ * beginning up to the hint, then the rest of the arena; each is cut in two
+ * where it wraps past the last chunk. Together they hold every chunk
+ * exactly once. */
 typedef struct plan {
     size_t lo[6], hi[6];
     unsigned n;
@@ -360,6 +404,17 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
     size_t nch = c->nchunks;
     size_t lo = x->lane_lo < nch ? x->lane_lo : 0;
     size_t len = x->lane_len && x->lane_len < nch ? x->lane_len : nch;
+    if (len == nch) {
+        /* The whole arena (every context under a lock, a lone thread under
+         * "hint"): from the hint to the end, then from 0 to the hint, as
+         * the locked layers do. (The lane's start does not matter: cutting
+         * the circle there would split a free run across it, and the same
+         * lone thread would place differently in another slot.) */
+        out->lo[0] = from, out->hi[0] = nch;
+        out->lo[1] = 0, out->hi[1] = from;
+        out->n = from ? 2 : 1;
+        return;
+    }
     size_t rf = from >= lo ? from - lo : from + nch - lo; /* the hint, relative to the lane */
     if (rf >= len)
         rf = 0; /* a hint outside the lane: start at the lane's beginning */
@@ -487,23 +542,37 @@ static inline uint64_t end_bit(size_t i)
  * shrink: the kept head ends where the tail starts, in one step). */
 static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool shared)
 {
+    _Atomic uint64_t *map = c->map; /* once: the compiler reloads c->map after every atomic store */
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
-    for (size_t w = ws; w <= we; w++) {
-        unsigned lo = w == ws ? (unsigned)(s & 31) : 0;
-        unsigned hi = w == we ? (unsigned)(e & 31) : 31;
-        uint64_t mark = ca_map_mark(lo, hi, w == we);
-        uint64_t both = ca_map_both(lo, hi);
-        uint64_t add = w == ws && seal != NONE ? end_bit(seal) : 0;
-        uint64_t old = ld(&c->map[w], shared);
+    /* The run's chunks in word w: `from` (s's chunk on in the first word,
+     * all 32 in the others), cut at e's chunk in the last word, which also
+     * holds e's LAST marker. The masks are made once a run; a word costs
+     * two selects, not the shifts of four masks. */
+    uint64_t from = ca_map_from((unsigned)(s & 31));
+    const uint64_t tail = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
+    uint64_t add = seal != NONE ? end_bit(seal) : 0; /* s's word only */
+    sums d;
+    sums_start(&d, ws);
+    for (size_t w = ws; w <= we; w++, from = CA_MAP_USED_BITS, add = 0) {
+        bool in_last = w == we;
+        uint64_t span = from & (in_last ? tail : CA_MAP_USED_BITS);
+        uint64_t mark = span | (in_last ? last : 0); /* as the allocation left them */
+        uint64_t both = span * 3u;
+        uint64_t old = ld(&map[w], shared);
         do {
             if ((old & both) != mark) {
-                if (w > ws)
+                if (w > ws) {
+                    if (!shared)
+                        sums_apply(c, &d);
                     raise_bound(c, s, (w << WSHIFT) - 1, shared);
+                }
                 return CA_CORE_NOTALLOC;
             }
-        } while (!put(&c->map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
-        sync_word(c, w, old, (old & ~both) | add, shared);
+        } while (!put(&map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
+        word_changed(c, &d, w, (old & ~both) | add, shared);
     }
+    if (!shared)
+        sums_apply(c, &d); /* before raise_bound, which reads the summaries */
     raise_bound(c, s, e, shared);
     return CA_CORE_OK;
 }
@@ -518,25 +587,37 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool 
 static ca_core_status claim(ca_core *c, size_t s, size_t n, size_t join, bool shared,
                             size_t *lost)
 {
+    _Atomic uint64_t *map = c->map; /* once: as in release */
     size_t e = s + n - 1;
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
-    for (size_t w = we + 1; w-- > ws;) {
-        unsigned lo = w == ws ? (unsigned)(s & 31) : 0;
-        unsigned hi = w == we ? (unsigned)(e & 31) : 31;
-        uint64_t mark = ca_map_mark(lo, hi, w == we);
-        uint64_t want_free = ca_map_span(lo, hi);
-        uint64_t drop = w == ws && join != NONE ? end_bit(join) : 0;
-        uint64_t old = ld(&c->map[w], shared);
+    /* As in release, from the top: the run's chunks in word w are `upto`
+     * (up to e's chunk, with its LAST marker, in the last word; all 32 in
+     * the others) cut at s's chunk in the first word. */
+    uint64_t upto = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
+    const uint64_t head = ca_map_from((unsigned)(s & 31));
+    const uint64_t join_bit = join != NONE ? end_bit(join) : 0; /* s's word only */
+    sums d;
+    sums_start(&d, we);
+    for (size_t w = we + 1; w-- > ws; upto = CA_MAP_USED_BITS, last = 0) {
+        bool in_first = w == ws;
+        uint64_t want_free = upto & (in_first ? head : CA_MAP_USED_BITS);
+        uint64_t mark = want_free | last;
+        uint64_t drop = in_first ? join_bit : 0;
+        uint64_t old = ld(&map[w], shared);
         do {
             if (old & want_free) {
+                if (!shared)
+                    sums_apply(c, &d);
                 if (w < we)
                     (void)release(c, (w + 1) << WSHIFT, e, NONE, shared);
                 *lost = (w + 1) << WSHIFT;
                 return CA_CORE_RETRY;
             }
-        } while (!put(&c->map[w], &old, (old | mark) & ~drop, shared)); /* acquire: seq_cst */
-        sync_word(c, w, old, (old | mark) & ~drop, shared);
+        } while (!put(&map[w], &old, (old | mark) & ~drop, shared)); /* acquire: seq_cst */
+        word_changed(c, &d, w, (old | mark) & ~drop, shared);
     }
+    if (!shared)
+        sums_apply(c, &d);
     return CA_CORE_OK;
 }
 
@@ -584,17 +665,25 @@ static inline bool is_aligned_start(ca_core *c, size_t s)
 
 /* ---- pointers ---- */
 
-bool ca_core_owns(const ca_core *c, const void *p)
+/* Whether p lies in the region. Static, so that locate inlines it: the
+ * exported ca_core_owns may be interposed, and the compiler keeps every
+ * call to it a call. */
+static inline bool owns(const ca_core *c, const void *p)
 {
     uintptr_t a = (uintptr_t)p, b = (uintptr_t)c->base;
     return a >= b && ((a - b) >> c->shift) < c->nchunks;
+}
+
+bool ca_core_owns(const ca_core *c, const void *p)
+{
+    return owns(c, p);
 }
 
 /* Tell whether p is the first byte of a live allocation; if so, put its
  * first and last chunk in *s and *e. Reads only: a fault changes nothing. */
 static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, size_t *e)
 {
-    if (!ca_core_owns(c, p))
+    if (!owns(c, p))
         return CA_CORE_FOREIGN;
     uintptr_t off = (uintptr_t)p - (uintptr_t)c->base;
     size_t i = off >> c->shift;
@@ -604,7 +693,7 @@ static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, 
     unsigned st = ca_map_state(v, k);
     if (st == CA_MAP_FREE || st == CA_MAP_BAD)
         return CA_CORE_NOTALLOC;
-    if (off & (ca_core_chunk_size(c) - 1))
+    if ((i << c->shift) != off) /* not at a chunk's first byte */
         return CA_CORE_INTERIOR;
     if (i > 0) {
         uint64_t pv = k ? v : ld(&c->map[w - 1], shared);
@@ -630,11 +719,12 @@ static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, 
     return CA_CORE_OK;
 }
 
-/* Chunks for a request of `size` bytes (at least one). */
+/* Chunks for a request of `size` bytes (at least one): ceil(size / chunk
+ * size), as the chunk that holds byte size - 1, plus one; size 0 counts as
+ * 1 byte. No overflow, no branch. */
 static inline size_t chunks_for(const ca_core *c, size_t size)
 {
-    size_t n = (size >> c->shift) + ((size & (ca_core_chunk_size(c) - 1)) != 0);
-    return n ? n : 1;
+    return ((size - (size != 0)) >> c->shift) + 1;
 }
 
 /* ---- the operations ---- */
@@ -687,8 +777,11 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
     q.n = room ? q.take + (room >> c->shift) + ((room & (ca_core_chunk_size(c) - 1)) != 0) : q.take;
     if (q.n < q.take) /* the room overflowed: it cannot fit */
         q.n = SIZE_MAX;
-    q.amask = align > ca_core_chunk_size(c) ? (align >> c->shift) - 1 : 0;
-    q.rem = (size_t)(0 - ((uintptr_t)c->base >> c->shift)) & q.amask;
+    q.amask = 0, q.rem = 0;
+    if (align > ca_core_chunk_size(c)) { /* only then are some starts ruled out */
+        q.amask = (align >> c->shift) - 1;
+        q.rem = (size_t)(0 - ((uintptr_t)c->base >> c->shift)) & q.amask;
+    }
 
     size_t s = place(c, x, &q, shared);
     if (s == NONE && q.n > q.take) { /* no room to spare: the allocation alone */

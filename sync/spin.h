@@ -41,17 +41,26 @@ static inline bool ca_sync_spin_trylock(ca_sync_spin *l)
            atomic_exchange_explicit(&l->held, 1u, memory_order_acquire) == 0u; /* pairs with unlock */
 }
 
-static inline void ca_sync_spin_lock(ca_sync_spin *l)
+/* Wait for the lock, found held, and take it. Out of line (and cold): its
+ * backoff state would otherwise cost every operation that inlines the
+ * lock register saves, held or not. */
+static __attribute__((noinline, cold)) void ca_sync_spin_wait(ca_sync_spin *l)
 {
     ca_sync_backoff b = CA_SYNC_BACKOFF_INIT;
     unsigned pauses = 1u;
-    while (atomic_exchange_explicit(&l->held, 1u, memory_order_acquire) != 0u) { /* pairs with unlock */
+    do {
         while (atomic_load_explicit(&l->held, memory_order_relaxed) != 0u) {
             ca_sync_backoff_wait(&b, pauses);
             if (pauses < CA_SYNC_SPIN_MAX_PAUSES)
                 pauses *= 2u;
         }
-    }
+    } while (atomic_exchange_explicit(&l->held, 1u, memory_order_acquire) != 0u); /* pairs with unlock */
+}
+
+static inline void ca_sync_spin_lock(ca_sync_spin *l)
+{
+    if (atomic_exchange_explicit(&l->held, 1u, memory_order_acquire) != 0u) /* pairs with unlock */
+        ca_sync_spin_wait(l);
 }
 
 static inline void ca_sync_spin_unlock(ca_sync_spin *l)
