@@ -1,0 +1,357 @@
+/*
+ * tests/test_sync.c — suite "sync": the sync layers' contract and the arena
+ * that binds a layer to a core.
+ *
+ * Every layer offers init, lock, unlock, trylock and a static initializer:
+ * a statically initialised lock is free, trylock takes a free lock and
+ * refuses a held one, and lock gives mutual exclusion (threads add to a
+ * plain counter under it, and no addition is lost; ThreadSanitizer builds
+ * would also report the race). The ticket lock keeps that with more
+ * threads than cores (its admission and skipping rules). Then the arena
+ * (sync/arena.h): layer names, the default layer, metadata sizes, the peak
+ * (exact under a lock), reset (live figures to 0, history kept), and the
+ * hint layer's per-thread slots: each thread a slot and a lane of its own,
+ * lanes redrawn as threads come and go, slots given back at thread exit.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/arena.h"
+
+#define TIMEOUT 60
+#define THREADS 8      /* more than the 2 cores of the development machine */
+#define ROUNDS 20000u
+
+/* ------------------------------------------------------------ the locks */
+
+/* One lock of each kind behind the same small interface, for the tests. */
+typedef struct any_lock {
+    ca_sync_kind kind;
+    ca_sync_spin spin;
+    ca_sync_ticket ticket;
+    ca_sync_mutex mutex;
+} any_lock;
+
+static bool try_lock(any_lock *l)
+{
+    switch (l->kind) {
+    case CA_SYNC_SPIN:
+        return ca_sync_spin_trylock(&l->spin);
+    case CA_SYNC_TICKET:
+        return ca_sync_ticket_trylock(&l->ticket);
+    case CA_SYNC_MUTEX:
+        return ca_sync_mutex_trylock(&l->mutex);
+    default:
+        return false;
+    }
+}
+
+static void lock(any_lock *l)
+{
+    if (l->kind == CA_SYNC_SPIN)
+        ca_sync_spin_lock(&l->spin);
+    else if (l->kind == CA_SYNC_TICKET)
+        ca_sync_ticket_lock(&l->ticket);
+    else
+        ca_sync_mutex_lock(&l->mutex);
+}
+
+static void unlock(any_lock *l)
+{
+    if (l->kind == CA_SYNC_SPIN)
+        ca_sync_spin_unlock(&l->spin);
+    else if (l->kind == CA_SYNC_TICKET)
+        ca_sync_ticket_unlock(&l->ticket);
+    else
+        ca_sync_mutex_unlock(&l->mutex);
+}
+
+static const ca_sync_kind locking[] = {CA_SYNC_SPIN, CA_SYNC_TICKET, CA_SYNC_MUTEX};
+
+/* Statically initialised locks (the contract's static initializers). */
+static any_lock statics = {CA_SYNC_NONE, CA_SYNC_SPIN_INIT, CA_SYNC_TICKET_INIT,
+                           CA_SYNC_MUTEX_INIT};
+static ca_sync_none static_none = CA_SYNC_NONE_INIT;
+static ca_sync_hint static_hint = CA_SYNC_HINT_INIT;
+
+START_TEST(static_initializers_give_free_locks)
+{
+    for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
+        statics.kind = locking[i];
+        ck_assert_msg(try_lock(&statics), "%s: a statically initialised lock is not free",
+                      ca_sync_kind_name(locking[i]));
+        ck_assert_msg(!try_lock(&statics), "%s: trylock took a held lock",
+                      ca_sync_kind_name(locking[i]));
+        unlock(&statics);
+        ck_assert_msg(try_lock(&statics), "%s: not free again after unlock",
+                      ca_sync_kind_name(locking[i]));
+        unlock(&statics);
+    }
+    /* none: every call succeeds and nothing is held. */
+    ck_assert(ca_sync_none_trylock(&static_none));
+    ca_sync_none_lock(&static_none);
+    ck_assert(ca_sync_none_trylock(&static_none));
+    ca_sync_none_unlock(&static_none);
+    /* hint: a zeroed layer has no slots yet. */
+    ck_assert_msg(static_hint.slots == NULL && static_hint.generation == 0,
+                  "CA_SYNC_HINT_INIT is not a zeroed layer");
+}
+END_TEST
+
+START_TEST(init_gives_free_locks)
+{
+    any_lock l;
+    memset(&l, 0xA5, sizeof l); /* init must not depend on zeroed memory */
+    ca_sync_spin_init(&l.spin);
+    ca_sync_ticket_init(&l.ticket);
+    ca_sync_mutex_init(&l.mutex);
+    for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
+        l.kind = locking[i];
+        ck_assert_msg(try_lock(&l), "%s: init did not give a free lock",
+                      ca_sync_kind_name(locking[i]));
+        unlock(&l);
+    }
+    ca_sync_mutex_fini(&l.mutex);
+}
+END_TEST
+
+typedef struct counting {
+    any_lock *lock;
+    unsigned long *counter; /* plain: only the lock protects it */
+} counting;
+
+static void *count_up(void *arg)
+{
+    counting *c = arg;
+    for (unsigned i = 0; i < ROUNDS; i++) {
+        lock(c->lock);
+        unsigned long v = *c->counter;
+        *c->counter = v + 1;
+        unlock(c->lock);
+    }
+    return NULL;
+}
+
+/* Mutual exclusion with more threads than cores: no addition is lost. For
+ * the ticket lock this goes through admission and skipping. */
+START_TEST(locks_exclude_under_oversubscription)
+{
+    for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
+        any_lock l;
+        ca_sync_spin_init(&l.spin);
+        ca_sync_ticket_init(&l.ticket);
+        ca_sync_mutex_init(&l.mutex);
+        l.kind = locking[i];
+        unsigned long counter = 0;
+        counting c = {&l, &counter};
+        pthread_t t[THREADS];
+        for (int k = 0; k < THREADS; k++)
+            ck_assert(pthread_create(&t[k], NULL, count_up, &c) == 0);
+        for (int k = 0; k < THREADS; k++)
+            pthread_join(t[k], NULL);
+        ck_assert_msg(counter == (unsigned long)THREADS * ROUNDS,
+                      "%s: %lu additions of %lu survived", ca_sync_kind_name(locking[i]), counter,
+                      (unsigned long)THREADS * ROUNDS);
+        ca_sync_mutex_fini(&l.mutex);
+    }
+}
+END_TEST
+
+/* A ticket whose owner never takes its turn (here: taken and then left, as
+ * a preempted thread would) is skipped, and the waiters behind it go on. */
+START_TEST(ticket_skips_a_turn_nobody_takes)
+{
+    ca_sync_ticket l = CA_SYNC_TICKET_INIT;
+    /* Hand out ticket 0 without taking its turn: the lock is free, but
+     * served to a ticket nobody will use. */
+    atomic_store(&l.next, 1u);
+    ca_sync_ticket_lock(&l); /* takes ticket 1: must skip 0 to get in */
+    uint64_t t = atomic_load(&l.turn);
+    ck_assert_msg(ca_sync_ticket_serving(t) == 1u && (t & 1u),
+                  "the lock did not move past the abandoned turn (serving %u, taken %u)",
+                  ca_sync_ticket_serving(t), (unsigned)(t & 1u));
+    ca_sync_ticket_unlock(&l);
+    ck_assert_msg(ca_sync_ticket_trylock(&l), "free after the skip and unlock");
+    ca_sync_ticket_unlock(&l);
+}
+END_TEST
+
+/* -------------------------------------------------------------- the arena */
+
+#define CHUNKS 4096u
+#define SHIFT 6u
+
+typedef struct test_arena {
+    ca_sync_arena a;
+    void *region;
+    void *meta;
+} test_arena;
+
+static void arena_open(test_arena *t, ca_sync_kind kind)
+{
+    t->region = aligned_alloc(1u << SHIFT, (size_t)CHUNKS << SHIFT);
+    size_t meta = ca_sync_meta_size(kind, CHUNKS);
+    ck_assert_msg(meta > 0, "no metadata size for %s", ca_sync_kind_name(kind));
+    t->meta = aligned_alloc(64, (meta + 63) & ~(size_t)63);
+    ck_assert(t->region && t->meta);
+    ck_assert_msg(ca_sync_arena_init(&t->a, kind, t->region, CHUNKS, SHIFT, t->meta, 4) ==
+                      CA_CORE_OK,
+                  "init of a %s arena failed", ca_sync_kind_name(kind));
+}
+
+static void arena_close(test_arena *t)
+{
+    const char *why = ca_sync_arena_check(&t->a);
+    ck_assert_msg(why == NULL, "%s", why ? why : "");
+    ca_sync_arena_fini(&t->a);
+    free(t->region);
+    free(t->meta);
+}
+
+START_TEST(kind_names_round_trip)
+{
+    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
+        ca_sync_kind back;
+        ck_assert_msg(ca_sync_kind_parse(ca_sync_kind_name((ca_sync_kind)k), &back) &&
+                          back == (ca_sync_kind)k,
+                      "the name of layer %u does not parse back", k);
+    }
+    ca_sync_kind ignored;
+    ck_assert_msg(!ca_sync_kind_parse("lockfree", &ignored), "an unknown name parsed");
+    ck_assert_msg((unsigned)ca_sync_default_kind() < CA_SYNC_KINDS, "the default is no layer");
+    /* Only "hint" needs slots in its metadata. */
+    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
+        size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size((ca_sync_kind)k, CHUNKS);
+        if (k == CA_SYNC_HINT)
+            ck_assert_msg(sync >= core + ca_sync_hint_meta_size(), "hint's slots not counted");
+        else
+            ck_assert_msg(sync == core, "%s needs more than the core's metadata",
+                          ca_sync_kind_name((ca_sync_kind)k));
+    }
+    ck_assert(ca_sync_meta_size(CA_SYNC_SPIN, 0) == 0);
+}
+END_TEST
+
+/* The peak is exact under a lock; reset zeroes the live figures and keeps
+ * the history (requested bytes, failures, the peak). */
+START_TEST(peak_and_reset)
+{
+    test_arena t;
+    arena_open(&t, CA_SYNC_SPIN);
+    ca_core_status st;
+    void *p[10];
+    for (int i = 0; i < 10; i++)
+        p[i] = ca_sync_arena_alloc(&t.a, 3u << SHIFT, 0, &st); /* 3 chunks each */
+    for (int i = 0; i < 10; i++)
+        ck_assert(ca_sync_arena_free(&t.a, p[i]) == CA_CORE_OK);
+    ck_assert(ca_sync_arena_alloc(&t.a, (size_t)CHUNKS << (SHIFT + 1), 0, &st) == NULL);
+    void *q = ca_sync_arena_alloc(&t.a, 1, 0, &st);
+    ca_sync_stats s;
+    ca_sync_arena_stats(&t.a, &s);
+    ck_assert_msg(s.chunks_peak == 30 && s.chunks_used == 1 && s.failures == 1,
+                  "peak %zu used %zu failures %zu, expected 30, 1 and 1", s.chunks_peak,
+                  s.chunks_used, s.failures);
+    size_t requested = s.bytes_requested;
+    ca_sync_arena_reset(&t.a);
+    ca_sync_arena_stats(&t.a, &s);
+    ck_assert_msg(s.chunks_used == 0 && s.allocations == 0, "reset left %zu chunks in use",
+                  s.chunks_used);
+    ck_assert_msg(s.chunks_peak == 30 && s.failures == 1 && s.bytes_requested == requested,
+                  "reset lost history: peak %zu failures %zu requested %zu", s.chunks_peak,
+                  s.failures, s.bytes_requested);
+    ck_assert_msg(ca_sync_arena_free(&t.a, q) == CA_CORE_NOTALLOC,
+                  "a pointer from before the reset is still allocated");
+    arena_close(&t);
+}
+END_TEST
+
+/* The hint layer: each thread gets a slot of its own and a lane of its own. */
+typedef struct hint_visit {
+    ca_sync_arena *a;
+    pthread_barrier_t *both; /* held by both threads while they look */
+    size_t lane_lo, lane_len, lane_lo_alone;
+    void *block;
+} hint_visit;
+
+static void *visit(void *arg)
+{
+    hint_visit *v = arg;
+    ca_core_status st;
+    v->block = ca_sync_arena_alloc(v->a, 64, 0, &st); /* claims a slot */
+    ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
+    v->lane_lo_alone = x->lane_lo;
+    ca_sync_hint_unlock(&v->a->hint, x);
+    pthread_barrier_wait(v->both);
+    x = ca_sync_hint_lock(&v->a->hint); /* both slots active now: lanes redrawn */
+    v->lane_lo = x->lane_lo;
+    v->lane_len = x->lane_len;
+    ca_sync_hint_unlock(&v->a->hint, x);
+    pthread_barrier_wait(v->both);
+    return NULL;
+}
+
+START_TEST(hint_slots_and_lanes)
+{
+    test_arena t;
+    arena_open(&t, CA_SYNC_HINT);
+    pthread_barrier_t both;
+    pthread_barrier_init(&both, NULL, 2);
+    hint_visit v[2] = {{&t.a, &both, 0, 0, 0, NULL}, {&t.a, &both, 0, 0, 0, NULL}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert(pthread_create(&th[i], NULL, visit, &v[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&both);
+
+    ck_assert_msg(v[0].lane_lo != v[1].lane_lo, "two threads got the same lane start (%zu)",
+                  v[0].lane_lo);
+    ck_assert_msg(v[0].lane_len > 0 && v[1].lane_len > 0 &&
+                      v[0].lane_len + v[1].lane_len == CHUNKS,
+                  "two lanes should share the arena: %zu + %zu chunks", v[0].lane_len,
+                  v[1].lane_len);
+    /* Both threads have exited: their slots are given back (checked before
+     * this thread touches the arena, which would claim a slot for it). */
+    ck_assert_msg(atomic_load(&t.a.hint.active) == 0u, "slots still active after thread exit: %#x",
+                  atomic_load(&t.a.hint.active));
+    unsigned owned = 0;
+    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
+        owned += atomic_load(&t.a.hint.slots[i].owner);
+    ck_assert_msg(owned == 0, "%u slots still owned after thread exit", owned);
+    /* Blocks of exited threads are freed through this thread's own slot. */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(ca_sync_arena_free(&t.a, v[i].block) == CA_CORE_OK, "free of a block");
+    ck_assert_msg(atomic_load(&t.a.hint.active) != 0u, "this thread has no slot after using it");
+    arena_close(&t);
+}
+END_TEST
+
+static Suite *sync_suite(void)
+{
+    Suite *s = suite_create("sync");
+    TCase *locks = tcase_create("locks");
+    tcase_set_timeout(locks, TIMEOUT);
+    tcase_add_test(locks, static_initializers_give_free_locks);
+    tcase_add_test(locks, init_gives_free_locks);
+    tcase_add_test(locks, locks_exclude_under_oversubscription);
+    tcase_add_test(locks, ticket_skips_a_turn_nobody_takes);
+    suite_add_tcase(s, locks);
+    TCase *arena = tcase_create("arena");
+    tcase_set_timeout(arena, TIMEOUT);
+    tcase_add_test(arena, kind_names_round_trip);
+    tcase_add_test(arena, peak_and_reset);
+    tcase_add_test(arena, hint_slots_and_lanes);
+    suite_add_tcase(s, arena);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(sync_suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
