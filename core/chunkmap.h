@@ -20,7 +20,7 @@
  *       1 0   never written (the invariant check rejects it)
  *
  * An allocation of n chunks is n-1 chunks "01" followed by one "11". The
- * LAST marker gives free() the extent without a size, and lets it tell the
+ * LAST marker gives a free the extent without a size, and lets it tell the
  * start of an allocation (the chunk before it is free or LAST) from an
  * interior chunk (the chunk before it is "01").
  *

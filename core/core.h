@@ -34,7 +34,7 @@
  * Invariant S: the chunk just before the first chunk of a live allocation is
  * never seen as "used, not last" (01), not even for an instant.
  *
- * free(p) judges p by two chunks: p's chunk must be used, and the chunk
+ * Freeing p judges p by two chunks: p's chunk must be used, and the chunk
  * before it must be free or LAST. Invariant S makes that judgement exact for
  * a live allocation while its neighbours change: no false "interior
  * pointer". The rest of the allocation belongs to the caller and does not
@@ -248,8 +248,8 @@ void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool 
 
 /* As ca_core_alloc, preferably in a run where `room` more bytes are free
  * right after the allocation: it takes only its own chunks, and leaves the
- * hint past the room, so next fit leaves the room free (for the allocation
- * to grow into in place) until it comes round again; the room is not held,
+ * hint past the room, so next fit leaves the room alone, for the allocation
+ * to grow into in place, until it comes round again; the room is not held,
  * any allocation may take it. When no run holds both, the allocation goes
  * where it fits alone (a search more); NOMEM only when it fits nowhere. */
 void *ca_core_alloc_room(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
