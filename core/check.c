@@ -115,8 +115,7 @@ const char *ca_core_check(const ca_core *c, const ca_core_tally *sum)
     ca_core_scan(c, &u, false);
     if (u.used_chunks != used || u.allocations != ends)
         return "a scan of the free runs disagrees with the map";
-    uint64_t bound = atomic_load_explicit(&((ca_core *)c)->bound, RLX) & ((1ull << 41) - 1);
-    if (bound < u.largest_free)
+    if (ca_core_bound(c) < u.largest_free)
         return "the bound on the longest free run is below the longest free run";
     why = check_aligned(c);
     if (why)

@@ -95,6 +95,11 @@ static inline size_t bound_of(uint64_t b)
     return (size_t)(b & BOUND_VALUE);
 }
 
+size_t ca_core_bound(const ca_core *c)
+{
+    return bound_of(atomic_load_explicit(&((ca_core *)c)->bound, RLX));
+}
+
 /* Shared mode: set the bound to `value` unless it is already at least that,
  * clearing the flag either way (the epoch stays). */
 static void bound_raise(ca_core *c, size_t value)

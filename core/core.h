@@ -316,6 +316,11 @@ void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_ta
  * violation. Cost: O(map words). */
 const char *ca_core_check(const ca_core *c, const ca_core_tally *sum);
 
+/* The core's upper bound on its longest run of free chunks (what an
+ * allocation is first compared with; core.c). At least the longest free
+ * run whenever no operation is in flight. */
+size_t ca_core_bound(const ca_core *c);
+
 /* Chunk size in bytes. */
 static inline size_t ca_core_chunk_size(const ca_core *c)
 {

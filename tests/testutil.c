@@ -164,12 +164,9 @@ const char *ca_test_counts_diff(const ca_test_counts *want, const ca_test_counts
     return NULL;
 }
 
-/* The bound's value: bits 0..40 of the bound word (the rest, a flag and an
- * epoch, belong to the shared-mode protocol, see core/core.c). */
 static uint64_t bound_of(const ca_test_core *t)
 {
-    return atomic_load_explicit(&((ca_test_core *)t)->core.bound, memory_order_relaxed) &
-           ((1ull << 41) - 1);
+    return ca_core_bound(&t->core);
 }
 
 void ca_test_snapshot_take(ca_test_snapshot *s, const ca_test_core *t)
