@@ -160,7 +160,11 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
         errno = EINVAL;
         return NULL;
     }
-    ca_core_status st = CA_CORE_NOMEM;
+    /* In place when p already has the alignment asked (the resize judges
+     * p); else p must move, and usable_size judges it. Either way a move
+     * needs p's size. */
+    size_t old = 0;
+    ca_core_status st;
     if (((uintptr_t)p & (align ? align - 1 : 0)) == 0) {
         st = ca_sync_arena_resize(&a->sync, p, size);
         if (st == CA_CORE_OK) {
@@ -169,18 +173,16 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
                 (void)ca_sync_arena_note_align(&a->sync, p, align);
             return p;
         }
+        if (st == CA_CORE_NOMEM)
+            st = ca_sync_arena_usable(&a->sync, p, &old);
     } else {
-        size_t ignored;
-        st = ca_sync_arena_usable(&a->sync, p, &ignored); /* judge p before moving it */
-        if (st == CA_CORE_OK)
-            st = CA_CORE_NOMEM;
+        st = ca_sync_arena_usable(&a->sync, p, &old);
     }
-    if (st != CA_CORE_NOMEM) {
+    if (st != CA_CORE_OK) {
         fault(a, p, st, function);
         return NULL;
     }
-    size_t old = 0, keep = align;
-    (void)ca_sync_arena_usable(&a->sync, p, &old);
+    size_t keep = align;
     if (keep == 0)
         (void)ca_sync_arena_align_of(&a->sync, p, &keep);
     void *q = move_target(a, keep, size);
