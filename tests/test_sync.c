@@ -272,6 +272,7 @@ typedef struct hint_visit {
     ca_sync_arena *a;
     pthread_barrier_t *both; /* held by both threads while they look */
     size_t lane_lo, lane_len, lane_lo_alone;
+    bool same_by_trylock;
     void *block;
 } hint_visit;
 
@@ -283,6 +284,11 @@ static void *visit(void *arg)
     ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
     v->lane_lo_alone = x->lane_lo;
     ca_sync_hint_unlock(&v->a->hint, x);
+    /* trylock: the same context, the thread's own slot, without waiting. */
+    ca_core_ctx *y = ca_sync_hint_trylock(&v->a->hint);
+    v->same_by_trylock = y == x;
+    if (y)
+        ca_sync_hint_unlock(&v->a->hint, y);
     pthread_barrier_wait(v->both);
     x = ca_sync_hint_lock(&v->a->hint); /* both slots active now: lanes redrawn */
     v->lane_lo = x->lane_lo;
@@ -298,7 +304,7 @@ START_TEST(hint_slots_and_lanes)
     arena_open(&t, CA_SYNC_HINT);
     pthread_barrier_t both;
     pthread_barrier_init(&both, NULL, 2);
-    hint_visit v[2] = {{&t.a, &both, 0, 0, 0, NULL}, {&t.a, &both, 0, 0, 0, NULL}};
+    hint_visit v[2] = {{&t.a, &both, 0, 0, 0, false, NULL}, {&t.a, &both, 0, 0, 0, false, NULL}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert(pthread_create(&th[i], NULL, visit, &v[i]) == 0);
@@ -306,6 +312,8 @@ START_TEST(hint_slots_and_lanes)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&both);
 
+    ck_assert_msg(v[0].same_by_trylock && v[1].same_by_trylock,
+                  "trylock did not give the thread's own slot context");
     ck_assert_msg(v[0].lane_lo != v[1].lane_lo, "two threads got the same lane start (%zu)",
                   v[0].lane_lo);
     ck_assert_msg(v[0].lane_len > 0 && v[1].lane_len > 0 &&
