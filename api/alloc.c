@@ -49,12 +49,6 @@ const char *ca_fault_name(ca_fault fault)
     return "unknown fault";
 }
 
-const char *ca_lock_name(ca_lock lock)
-{
-    static const char *const names[] = {"default", "none", "spin", "ticket", "mutex", "hint"};
-    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? names[lock] : "?";
-}
-
 ca_fault ca_api_fault_of(ca_core_status st)
 {
     switch (st) {
