@@ -151,10 +151,11 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
 #define CA_ARENA_DECLARE(id) extern CA_PRIVATE_VISIBILITY struct ca_arena_static ca_static_##id
 
 #define CA_ARENA_DEFINE(id, name, nchunks, chunk_size, lock)                                  \
-    static _Alignas(chunk_size) unsigned char ca_region_##id[(size_t)(nchunks) * (chunk_size)]; \
-    static _Alignas(64) unsigned char ca_meta_##id[CA_PRIVATE_META_BOUND(nchunks)];            \
+    CA_PRIVATE_ALIGNAS(chunk_size)                                                            \
+    static unsigned char ca_region_##id[(size_t)(nchunks) * (chunk_size)];                    \
+    CA_PRIVATE_ALIGNAS(64) static unsigned char ca_meta_##id[CA_PRIVATE_META_BOUND(nchunks)];  \
     CA_PRIVATE_VISIBILITY struct ca_arena_static ca_static_##id = {                            \
-        {0}, {name, ca_region_##id, (size_t)(nchunks), (size_t)(chunk_size), (lock),          \
+        {0}, {"" name "", ca_region_##id, (size_t)(nchunks), (size_t)(chunk_size), (lock),    \
               ca_meta_##id, sizeof ca_meta_##id}};                                            \
     __attribute__((constructor)) static void ca_register_##id(void)                            \
     {                                                                                         \
@@ -164,9 +165,14 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
     {                                                                                         \
         ca_arena_static_unregister(&ca_static_##id);                                          \
     }                                                                                         \
-    _Static_assert(((chunk_size) & ((chunk_size) - 1)) == 0 && (chunk_size) >= 16,            \
-                   "CA_ARENA_DEFINE: chunk_size must be a power of two >= 16");               \
-    _Static_assert((nchunks) > 0, "CA_ARENA_DEFINE: nchunks must be > 0")
+    CA_PRIVATE_STATIC_ASSERT(((chunk_size) & ((chunk_size) - 1)) == 0 && (chunk_size) >= 16,  \
+                             "CA_ARENA_DEFINE: chunk_size must be a power of two >= 16");     \
+    CA_PRIVATE_STATIC_ASSERT((nchunks) > 0, "CA_ARENA_DEFINE: nchunks must be > 0");          \
+    CA_PRIVATE_STATIC_ASSERT(sizeof(name) > 1, "CA_ARENA_DEFINE: the name must not be empty"); \
+    CA_PRIVATE_STATIC_ASSERT(sizeof(name) <= CA_NAME_MAX + 1,                                 \
+                             "CA_ARENA_DEFINE: the name is longer than CA_NAME_MAX");         \
+    CA_PRIVATE_STATIC_ASSERT((lock) >= CA_LOCK_DEFAULT && (lock) <= CA_LOCK_HINT,             \
+                             "CA_ARENA_DEFINE: lock must be a ca_lock")
 
 /* ------------------------------------------------------------- arenas */
 
@@ -318,6 +324,15 @@ const char *ca_lock_name(ca_lock lock);
 
 #define CA_PRIVATE_VISIBILITY __attribute__((visibility("hidden")))
 
+/* C11 and C++11 spell alignment and compile-time checks differently. */
+#ifdef __cplusplus
+#define CA_PRIVATE_ALIGNAS(n) alignas(n)
+#define CA_PRIVATE_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define CA_PRIVATE_ALIGNAS(n) _Alignas(n)
+#define CA_PRIVATE_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
 /* Room for the arena object of a static arena. */
 #define CA_PRIVATE_OBJECT_BYTES 1024
 
@@ -339,7 +354,7 @@ struct ca_arena_static_desc {
 };
 
 struct ca_arena_static {
-    _Alignas(64) unsigned char object[CA_PRIVATE_OBJECT_BYTES]; /* first: the handle points here */
+    CA_PRIVATE_ALIGNAS(64) unsigned char object[CA_PRIVATE_OBJECT_BYTES]; /* first: the handle points here */
     struct ca_arena_static_desc desc;
 };
 
