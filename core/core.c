@@ -24,7 +24,7 @@ bool ca_core_owns(const ca_core *c, const void *p)
  * compare-and-swap, no seq_cst and no re-check loop left in it, and the
  * shared copy no branch on the mode.
  */
-#define FLAT __attribute__((flatten, noinline))
+#define FLAT CA_CORE_FLAT
 
 static FLAT void *alloc_excl(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
                              size_t room, ca_core_status *st)

@@ -28,7 +28,7 @@
  * locations needs seq_cst; acquire/release alone would let both threads miss
  * each other's store.) In exclusive mode nothing else writes, so a claim
  * or a release computes the bits of the words it changed from their new
- * values, and writes each summary word it touches once (struct sums).
+ * values, and writes a summary word only where a bit flips (struct sums).
  *
  * The bound (c->bound). An allocation that asks for more chunks than the
  * longest free run fails in O(1) against an upper bound on that run:
@@ -191,44 +191,48 @@ static void sync_word(ca_core *c, size_t w)
     }
 }
 
-/* Exclusive mode: the summary bits of the map words a claim or a release
- * changed, gathered word by word (from the words' new values) and written
- * once per level-1 word. The words of one run nearly always share a
- * level-1 word, so a run of any length costs two summary
- * read-modify-writes (three when the level-2 bit flips), not three a word.
- * Gathering is branch-free: whether a word fills or empties is data, and a
- * mispredicted branch cost more than the bit operations. */
+/* Exclusive mode: the summary bits that the map words of a claim or a
+ * release flip, gathered word by word (from each word's old and new value,
+ * branch-free: whether a word fills or empties is data, and a mispredicted
+ * branch costs more than the bit operations) and written once per level-1
+ * word, and only when a bit flips. Most operations flip none (a run that
+ * neither fills nor empties a word), so most write no summary at all; a run
+ * of any length costs at most two summary writes (three when the level-2
+ * bit flips). */
 typedef struct sums {
-    size_t i;         /* the level-1 word the bits below belong to */
-    uint64_t changed; /* bit b: map word 64i + b changed */
-    uint64_t full;    /* its new "full" bit */
-    uint64_t used;    /* its new "used" bit */
+    size_t i;       /* the level-1 word the bits below belong to */
+    uint64_t full;  /* bit b: map word 64i + b's "full" bit flips */
+    uint64_t used;  /* bit b: its "used" bit flips */
 } sums;
 
 static inline void sums_start(sums *d, size_t w)
 {
     d->i = w >> 6;
-    d->changed = d->full = d->used = 0;
+    d->full = d->used = 0;
 }
 
-/* Write the gathered bits, and the level-2 bit of sum_full[i] if it flips.
- * That takes 2048 chunks filling up or the first of them freed: rare, so
- * the branch that skips it predicts well. */
+/* Write the gathered flips, and the level-2 bit of sum_full[i] if it
+ * flips. That takes 2048 chunks filling up or the first of them freed:
+ * rare, so the branch that skips it predicts well. */
 static inline void sums_apply(ca_core *c, const sums *d)
 {
-    uint64_t f1 = atomic_load_explicit(&c->sum_full[d->i], RLX);
-    uint64_t f1_now = (f1 & ~d->changed) | d->full;
-    atomic_store_explicit(&c->sum_full[d->i], f1_now, RLX);
-    if ((f1 == ~0ull) != (f1_now == ~0ull))
-        xor_bits(&c->sum_full2[d->i >> 6], 1ull << (d->i & 63));
-    uint64_t u1 = atomic_load_explicit(&c->sum_used[d->i], RLX);
-    atomic_store_explicit(&c->sum_used[d->i], (u1 & ~d->changed) | d->used, RLX);
+    if (d->full) {
+        uint64_t f1 = atomic_load_explicit(&c->sum_full[d->i], RLX);
+        uint64_t f1_now = f1 ^ d->full;
+        atomic_store_explicit(&c->sum_full[d->i], f1_now, RLX);
+        if ((f1 == ~0ull) != (f1_now == ~0ull))
+            xor_bits(&c->sum_full2[d->i >> 6], 1ull << (d->i & 63));
+    }
+    if (d->used)
+        xor_bits(&c->sum_used[d->i], d->used);
 }
 
-/* After map word w changed to `now`: in shared mode sync its summary bits
- * now (the protocol at the top); in exclusive mode gather them in *d,
- * applying what *d holds first if w is under another level-1 word. */
-static inline void word_changed(ca_core *c, sums *d, size_t w, uint64_t now, bool shared)
+/* After map word w changed from `old` to `now`: in shared mode sync its
+ * summary bits now (the protocol at the top); in exclusive mode gather
+ * their flips in *d, applying what *d holds first if w is under another
+ * level-1 word. */
+static inline void word_changed(ca_core *c, sums *d, size_t w, uint64_t old, uint64_t now,
+                                bool shared)
 {
     if (shared) {
         sync_word(c, w);
@@ -239,9 +243,8 @@ static inline void word_changed(ca_core *c, sums *d, size_t w, uint64_t now, boo
         sums_start(d, w);
     }
     unsigned b = (unsigned)(w & 63);
-    d->changed |= 1ull << b;
-    d->full |= (uint64_t)word_full(now) << b;
-    d->used |= (uint64_t)word_used(now) << b;
+    d->full |= (uint64_t)(word_full(old) != word_full(now)) << b;
+    d->used |= (uint64_t)(word_used(old) != word_used(now)) << b;
 }
 
 /* ---- summary scans ---- */
@@ -314,7 +317,7 @@ static size_t prev_used_word(ca_core *c, size_t w, size_t lo, bool shared)
 
 /* First free chunk at or after p, or nchunks. Skips full words through the
  * summaries; a lagging summary (shared mode) only costs a reload. */
-static size_t next_free(ca_core *c, size_t p, bool shared)
+static inline size_t next_free(ca_core *c, size_t p, bool shared)
 {
     while (p < c->nchunks) {
         size_t w = p >> WSHIFT;
@@ -369,12 +372,9 @@ static size_t run_start(ca_core *c, size_t p, size_t floor, bool shared)
  * than the bound, so each side is measured up to bound + 1 chunks; a side
  * that reaches that (possible only when a neighbour was freed at the same
  * moment) gives up and sets the bound to "unknown" (nchunks). */
-static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
+static void raise_bound_to_run(ca_core *c, size_t s, size_t e, uint64_t b, bool shared)
 {
-    uint64_t b = ld(&c->bound, shared);
     size_t cur = bound_of(b);
-    if (cur >= c->nchunks && !(b & BOUND_FLAG))
-        return;
     size_t reach = cur + 1, lo = s, hi = e + 1;
     size_t floor = s > reach ? s - reach : 0;
     size_t cap = c->nchunks - hi > reach ? hi + reach : c->nchunks;
@@ -390,6 +390,15 @@ static void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
         return;
     }
     bound_raise(c, run);
+}
+
+/* The same, with the common case inline: a bound that is "unknown" (the
+ * chunk count) and not flagged cannot be raised, and nothing is measured. */
+static inline void raise_bound(ca_core *c, size_t s, size_t e, bool shared)
+{
+    uint64_t b = ld(&c->bound, shared);
+    if (bound_of(b) < c->nchunks || (b & BOUND_FLAG))
+        raise_bound_to_run(c, s, e, b, shared);
 }
 
 /* ---- search ---- */
@@ -547,13 +556,84 @@ static inline uint64_t end_bit(size_t i)
     return 2ull << (2 * (i & 31));
 }
 
+/* Exclusive mode: bring the summary bits of map word w in line with its
+ * change from `old` to `now`, writing only the bits that flip (most
+ * changes flip none). */
+static inline void sums_flip(ca_core *c, size_t w, uint64_t old, uint64_t now)
+{
+    size_t i = w >> 6;
+    uint64_t bit = 1ull << (w & 63);
+    if (word_full(old) != word_full(now)) {
+        uint64_t f1 = atomic_load_explicit(&c->sum_full[i], RLX), f1_now = f1 ^ bit;
+        atomic_store_explicit(&c->sum_full[i], f1_now, RLX);
+        /* level 2 flips when 2048 chunks fill up or the first of them is freed */
+        if ((f1 == ~0ull) != (f1_now == ~0ull))
+            xor_bits(&c->sum_full2[i >> 6], 1ull << (i & 63));
+    }
+    if (word_used(old) != word_used(now))
+        xor_bits(&c->sum_used[i], bit);
+}
+
+/* Exclusive mode: replace map word w's value by f(old) and keep its
+ * summaries. */
+#define EXCL_UPDATE(c, w, expr)                                           \
+    do {                                                                  \
+        uint64_t old = atomic_load_explicit(&(c)->map[w], RLX);           \
+        uint64_t now = (expr);                                            \
+        atomic_store_explicit(&(c)->map[w], now, RLX);                    \
+        sums_flip(c, w, old, now);                                        \
+    } while (0)
+
+/* Exclusive mode: claim chunks [s, s+n), which the caller saw free, as one
+ * allocation (`join`: as in claim). The order of the words does not matter
+ * here: nobody else looks. */
+static inline void claim_excl(ca_core *c, size_t s, size_t n, size_t join)
+{
+    size_t e = s + n - 1, ws = s >> WSHIFT, we = e >> WSHIFT;
+    const uint64_t head = ca_map_from((unsigned)(s & 31)), last = end_bit(e);
+    const uint64_t upto = ca_map_upto((unsigned)(e & 31));
+    const uint64_t drop = join != NONE ? end_bit(join) : 0;
+    if (ws == we) {
+        EXCL_UPDATE(c, ws, (old | (head & upto) | last) & ~drop);
+        return;
+    }
+    EXCL_UPDATE(c, we, old | upto | last);
+    for (size_t w = ws + 1; w < we; w++)
+        EXCL_UPDATE(c, w, CA_MAP_USED_BITS); /* all 32 free before: "01" each */
+    EXCL_UPDATE(c, ws, (old | head) & ~drop);
+}
+
+/* Exclusive mode: release chunks [s, e], which the caller knows to be the
+ * tail of one allocation ending at e (`seal`: as in release). */
+static inline void release_excl(ca_core *c, size_t s, size_t e, size_t seal)
+{
+    size_t ws = s >> WSHIFT, we = e >> WSHIFT;
+    const uint64_t head = ca_map_from((unsigned)(s & 31)) * 3u;
+    const uint64_t upto = ca_map_upto((unsigned)(e & 31)) * 3u; /* both bits: LAST too */
+    const uint64_t add = seal != NONE ? end_bit(seal) : 0;
+    if (ws == we) {
+        EXCL_UPDATE(c, ws, (old & ~(head & upto)) | add);
+    } else {
+        EXCL_UPDATE(c, ws, (old & ~head) | add);
+        for (size_t w = ws + 1; w < we; w++)
+            EXCL_UPDATE(c, w, 0);
+        EXCL_UPDATE(c, we, old & ~upto);
+    }
+    raise_bound(c, s, e, false); /* after the summaries, which it reads */
+}
+
 /* Release chunks [s, e], the tail of an allocation ending at e, lowest word
  * first. Shared: each CAS expects the chunks exactly as the allocation left
  * them; on a mismatch (a racing double free) stop with NOTALLOC. `seal`,
  * unless NONE, is a chunk of s's word to mark LAST in the same CAS (a
  * shrink: the kept head ends where the tail starts, in one step). */
-static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool shared)
+static inline __attribute__((always_inline)) ca_core_status release(ca_core *c, size_t s, size_t e,
+                                                                  size_t seal, bool shared)
 {
+    if (!shared) { /* exclusive: the caller judged the chunks (locate), nothing can differ */
+        release_excl(c, s, e, seal);
+        return CA_CORE_OK;
+    }
     _Atomic uint64_t *map = c->map; /* once: the compiler reloads c->map after every atomic store */
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
     /* The run's chunks in word w: `from` (s's chunk on in the first word,
@@ -581,7 +661,7 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool 
                 return CA_CORE_NOTALLOC;
             }
         } while (!put(&map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
-        word_changed(c, &d, w, (old & ~both) | add, shared);
+        word_changed(c, &d, w, old, (old & ~both) | add, shared);
     }
     if (!shared)
         sums_apply(c, &d); /* before raise_bound, which reads the summaries */
@@ -596,9 +676,14 @@ static ca_core_status release(ca_core *c, size_t s, size_t e, size_t seal, bool 
  * chunk of s's word whose LAST mark to clear in the same CAS as the
  * lowest word's claim (a growth: the old end and the new chunks become
  * one allocation in one step). */
-static ca_core_status claim(ca_core *c, size_t s, size_t n, size_t join, bool shared,
+static inline __attribute__((always_inline)) ca_core_status claim(ca_core *c, size_t s, size_t n,
+                                                                size_t join, bool shared,
                             size_t *lost)
 {
+    if (!shared) { /* exclusive: the caller saw the chunks free, nothing can change them */
+        claim_excl(c, s, n, join);
+        return CA_CORE_OK;
+    }
     _Atomic uint64_t *map = c->map; /* once: as in release */
     size_t e = s + n - 1;
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
@@ -626,7 +711,7 @@ static ca_core_status claim(ca_core *c, size_t s, size_t n, size_t join, bool sh
                 return CA_CORE_RETRY;
             }
         } while (!put(&map[w], &old, (old | mark) & ~drop, shared)); /* acquire: seq_cst */
-        word_changed(c, &d, w, (old | mark) & ~drop, shared);
+        word_changed(c, &d, w, old, (old | mark) & ~drop, shared);
     }
     if (!shared)
         sums_apply(c, &d);
@@ -770,8 +855,13 @@ static inline size_t place(ca_core *c, ca_core_ctx *x, const request *q, bool sh
     return s;
 }
 
-static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
-                          bool shared, ca_core_status *status)
+/* Every helper inlined, none left out of line (for a copy of an operation
+ * with `shared` a constant: nothing of the other mode remains in it). */
+#define CA_CORE_FLAT __attribute__((flatten, noinline))
+
+/* The search path of alloc (below): any request, from the cursor. */
+static inline void *alloc_search(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
+                                 size_t room, bool shared, ca_core_status *status)
 {
     if (align & (align - 1)) {
         *status = CA_CORE_BADALIGN;
@@ -815,6 +905,78 @@ static inline void *alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align,
     bump(&x->tally.requested, size);
     *status = CA_CORE_OK;
     return c->base + (s << c->shift);
+}
+
+/* alloc_search, compiled once per mode and out of line, so that the fast
+ * path stays small wherever it is inlined. */
+static CA_CORE_FLAT void *alloc_search_excl(ca_core *c, ca_core_ctx *x, size_t size,
+                                            size_t align, size_t room, ca_core_status *status)
+{
+    return alloc_search(c, x, size, align, room, false, status);
+}
+
+static CA_CORE_FLAT void *alloc_search_shared(ca_core *c, ca_core_ctx *x, size_t size,
+                                              size_t align, size_t room, ca_core_status *status)
+{
+    return alloc_search(c, x, size, align, room, true, status);
+}
+
+/* Length of the free run from chunk s, measured up to `cap` chunks
+ * (s + cap <= nchunks; cap if the run reaches that far). */
+static inline size_t free_run_upto(ca_core *c, size_t s, size_t cap, bool shared)
+{
+    size_t w = s >> WSHIFT;
+    uint64_t u = ca_map_used(ld(&c->map[w], shared)) & ca_map_from((unsigned)(s & 31));
+    for (;;) {
+        if (u) {
+            size_t len = (w << WSHIFT) + ca_map_lowest(u) - s;
+            return len < cap ? len : cap;
+        }
+        if ((++w << WSHIFT) - s >= cap)
+            return cap;
+        u = ca_map_used(ld(&c->map[w], shared));
+    }
+}
+
+/* Whether chunk s is inside x's lane (always, for the whole arena). */
+static inline bool in_lane(const ca_core *c, const ca_core_ctx *x, size_t s)
+{
+    if (x->lane_len == 0)
+        return true;
+    size_t rel = s >= x->lane_lo ? s - x->lane_lo : s + c->nchunks - x->lane_lo;
+    return rel < x->lane_len;
+}
+
+/*
+ * Allocate (see ca_core_alloc_room). The fast path: the search would begin
+ * with the run that starts at the cursor, and take it at once when it fits
+ * exactly, or with room to spare (twice the request), or when the window
+ * is 1; so when the cursor's run is such a run, claim it without a search.
+ * The placement is the search's own, chunk for chunk. Over-aligned
+ * requests, requests with room and everything else take the search.
+ */
+static inline __attribute__((always_inline)) void *alloc(ca_core *c, ca_core_ctx *x, size_t size,
+                                                         size_t align, size_t room, bool shared,
+                                                         ca_core_status *status)
+{
+    size_t s = x->hint, n = chunks_for(c, size);
+    if (room == 0 && align <= ca_core_chunk_size(c) && (align & (align - 1)) == 0 &&
+        s < c->nchunks && n <= c->nchunks - s && in_lane(c, x, s)) {
+        size_t want = 2 * n, left = c->nchunks - s;
+        size_t len = free_run_upto(c, s, want < left ? want : left, shared);
+        size_t lost;
+        if (len >= n && (len == n || len == want || c->window == 1) &&
+            claim(c, s, n, NONE, shared, &lost) == CA_CORE_OK) {
+            x->hint = s + n;
+            bump(&x->tally.chunks, n);
+            bump(&x->tally.allocs, 1);
+            bump(&x->tally.requested, size);
+            *status = CA_CORE_OK;
+            return c->base + (s << c->shift);
+        }
+    }
+    return shared ? alloc_search_shared(c, x, size, align, room, status)
+                  : alloc_search_excl(c, x, size, align, room, status);
 }
 
 static inline ca_core_status free_at(ca_core *c, ca_core_ctx *x, void *p, bool shared)
