@@ -556,68 +556,80 @@ static inline uint64_t end_bit(size_t i)
     return 2ull << (2 * (i & 31));
 }
 
-/* Exclusive mode: bring the summary bits of map word w in line with its
- * change from `old` to `now`, writing only the bits that flip (most
- * changes flip none). */
-static inline void sums_flip(ca_core *c, size_t w, uint64_t old, uint64_t now)
+/* Exclusive mode: flip summary bits of map word w: its "full" bit if
+ * `full`, its "used" bit if `used`. Most changes flip neither: a claim
+ * that does not fill its word, into a word already in use; a release that
+ * neither empties a word nor frees its first chunk since it was full. */
+static inline __attribute__((always_inline)) void sums_flip(ca_core *c, size_t w, bool full,
+                                                            bool used)
 {
     size_t i = w >> 6;
     uint64_t bit = 1ull << (w & 63);
-    if (word_full(old) != word_full(now)) {
+    if (full) {
         uint64_t f1 = atomic_load_explicit(&c->sum_full[i], RLX), f1_now = f1 ^ bit;
         atomic_store_explicit(&c->sum_full[i], f1_now, RLX);
         /* level 2 flips when 2048 chunks fill up or the first of them is freed */
         if ((f1 == ~0ull) != (f1_now == ~0ull))
             xor_bits(&c->sum_full2[i >> 6], 1ull << (i & 63));
     }
-    if (word_used(old) != word_used(now))
+    if (used)
         xor_bits(&c->sum_used[i], bit);
 }
 
-/* Exclusive mode: replace map word w's value by f(old) and keep its
- * summaries. */
-#define EXCL_UPDATE(c, w, expr)                                           \
-    do {                                                                  \
-        uint64_t old = atomic_load_explicit(&(c)->map[w], RLX);           \
-        uint64_t now = (expr);                                            \
-        atomic_store_explicit(&(c)->map[w], now, RLX);                    \
-        sums_flip(c, w, old, now);                                        \
+/* Exclusive mode: map word w becomes `expr` (of its value `old`) in a
+ * claim (chunks only become used: "full" flips if it fills, "used" if it
+ * was empty) or a release (the other way round). */
+#define EXCL_CLAIM(c, w, expr)                                                           \
+    do {                                                                                 \
+        uint64_t old = atomic_load_explicit(&(c)->map[w], RLX), now = (expr);            \
+        atomic_store_explicit(&(c)->map[w], now, RLX);                                   \
+        sums_flip(c, w, word_full(now), !word_used(old));                                \
+    } while (0)
+#define EXCL_RELEASE(c, w, expr)                                                         \
+    do {                                                                                 \
+        uint64_t old = atomic_load_explicit(&(c)->map[w], RLX), now = (expr);            \
+        atomic_store_explicit(&(c)->map[w], now, RLX);                                   \
+        sums_flip(c, w, word_full(old), !word_used(now));                                \
     } while (0)
 
 /* Exclusive mode: claim chunks [s, s+n), which the caller saw free, as one
  * allocation (`join`: as in claim). The order of the words does not matter
  * here: nobody else looks. */
-static inline void claim_excl(ca_core *c, size_t s, size_t n, size_t join)
+static inline __attribute__((always_inline)) void claim_excl(ca_core *c, size_t s, size_t n, size_t join)
 {
     size_t e = s + n - 1, ws = s >> WSHIFT, we = e >> WSHIFT;
     const uint64_t head = ca_map_from((unsigned)(s & 31)), last = end_bit(e);
     const uint64_t upto = ca_map_upto((unsigned)(e & 31));
     const uint64_t drop = join != NONE ? end_bit(join) : 0;
     if (ws == we) {
-        EXCL_UPDATE(c, ws, (old | (head & upto) | last) & ~drop);
+        EXCL_CLAIM(c, ws, (old | (head & upto) | last) & ~drop);
         return;
     }
-    EXCL_UPDATE(c, we, old | upto | last);
-    for (size_t w = ws + 1; w < we; w++)
-        EXCL_UPDATE(c, w, CA_MAP_USED_BITS); /* all 32 free before: "01" each */
-    EXCL_UPDATE(c, ws, (old | head) & ~drop);
+    EXCL_CLAIM(c, we, old | upto | last);
+    for (size_t w = ws + 1; w < we; w++) { /* all 32 free before: "01" each now */
+        atomic_store_explicit(&c->map[w], CA_MAP_USED_BITS, RLX);
+        sums_flip(c, w, true, true);
+    }
+    EXCL_CLAIM(c, ws, (old | head) & ~drop);
 }
 
 /* Exclusive mode: release chunks [s, e], which the caller knows to be the
  * tail of one allocation ending at e (`seal`: as in release). */
-static inline void release_excl(ca_core *c, size_t s, size_t e, size_t seal)
+static inline __attribute__((always_inline)) void release_excl(ca_core *c, size_t s, size_t e, size_t seal)
 {
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
     const uint64_t head = ca_map_from((unsigned)(s & 31)) * 3u;
     const uint64_t upto = ca_map_upto((unsigned)(e & 31)) * 3u; /* both bits: LAST too */
     const uint64_t add = seal != NONE ? end_bit(seal) : 0;
     if (ws == we) {
-        EXCL_UPDATE(c, ws, (old & ~(head & upto)) | add);
+        EXCL_RELEASE(c, ws, (old & ~(head & upto)) | add);
     } else {
-        EXCL_UPDATE(c, ws, (old & ~head) | add);
-        for (size_t w = ws + 1; w < we; w++)
-            EXCL_UPDATE(c, w, 0);
-        EXCL_UPDATE(c, we, old & ~upto);
+        EXCL_RELEASE(c, ws, (old & ~head) | add);
+        for (size_t w = ws + 1; w < we; w++) { /* all 32 "01" or "11" before */
+            atomic_store_explicit(&c->map[w], 0, RLX);
+            sums_flip(c, w, true, true);
+        }
+        EXCL_RELEASE(c, we, old & ~upto);
     }
     raise_bound(c, s, e, false); /* after the summaries, which it reads */
 }
