@@ -564,16 +564,16 @@ static inline __attribute__((always_inline)) void sums_flip(ca_core *c, size_t w
                                                             bool used)
 {
     size_t i = w >> 6;
-    uint64_t bit = 1ull << (w & 63);
     if (full) {
-        uint64_t f1 = atomic_load_explicit(&c->sum_full[i], RLX), f1_now = f1 ^ bit;
-        atomic_store_explicit(&c->sum_full[i], f1_now, RLX);
-        /* level 2 flips when 2048 chunks fill up or the first of them is freed */
-        if ((f1 == ~0ull) != (f1_now == ~0ull))
+        uint64_t bit = 1ull << (w & 63), f1 = atomic_load_explicit(&c->sum_full[i], RLX);
+        atomic_store_explicit(&c->sum_full[i], f1 ^ bit, RLX);
+        /* Level 2 flips when the other 63 words are full: 2048 chunks fill
+         * up, or the first of them is freed. */
+        if ((f1 | bit) == ~0ull)
             xor_bits(&c->sum_full2[i >> 6], 1ull << (i & 63));
     }
     if (used)
-        xor_bits(&c->sum_used[i], bit);
+        xor_bits(&c->sum_used[i], 1ull << (w & 63));
 }
 
 /* Exclusive mode: map word w becomes `expr` (of its value `old`) in a
