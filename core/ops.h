@@ -28,7 +28,7 @@
  * locations needs seq_cst; acquire/release alone would let both threads miss
  * each other's store.) In exclusive mode nothing else writes, so a claim
  * or a release computes the bits of the words it changed from their new
- * values, and writes a summary word only where a bit flips (struct sums).
+ * values, and writes a summary word only where a bit flips (sums_flip).
  *
  * The bound (c->bound). An allocation that asks for more chunks than the
  * longest free run fails in O(1) against an upper bound on that run:
@@ -189,62 +189,6 @@ static void sync_word(ca_core *c, size_t w)
         if (full && !word_full(v)) /* our "full" was stale: see the top */
             bound_raise(c, c->nchunks);
     }
-}
-
-/* Exclusive mode: the summary bits that the map words of a claim or a
- * release flip, gathered word by word (from each word's old and new value,
- * branch-free: whether a word fills or empties is data, and a mispredicted
- * branch costs more than the bit operations) and written once per level-1
- * word, and only when a bit flips. Most operations flip none (a run that
- * neither fills nor empties a word), so most write no summary at all; a run
- * of any length costs at most two summary writes (three when the level-2
- * bit flips). */
-typedef struct sums {
-    size_t i;       /* the level-1 word the bits below belong to */
-    uint64_t full;  /* bit b: map word 64i + b's "full" bit flips */
-    uint64_t used;  /* bit b: its "used" bit flips */
-} sums;
-
-static inline void sums_start(sums *d, size_t w)
-{
-    d->i = w >> 6;
-    d->full = d->used = 0;
-}
-
-/* Write the gathered flips, and the level-2 bit of sum_full[i] if it
- * flips. That takes 2048 chunks filling up or the first of them freed:
- * rare, so the branch that skips it predicts well. */
-static inline void sums_apply(ca_core *c, const sums *d)
-{
-    if (d->full) {
-        uint64_t f1 = atomic_load_explicit(&c->sum_full[d->i], RLX);
-        uint64_t f1_now = f1 ^ d->full;
-        atomic_store_explicit(&c->sum_full[d->i], f1_now, RLX);
-        if ((f1 == ~0ull) != (f1_now == ~0ull))
-            xor_bits(&c->sum_full2[d->i >> 6], 1ull << (d->i & 63));
-    }
-    if (d->used)
-        xor_bits(&c->sum_used[d->i], d->used);
-}
-
-/* After map word w changed from `old` to `now`: in shared mode sync its
- * summary bits now (the protocol at the top); in exclusive mode gather
- * their flips in *d, applying what *d holds first if w is under another
- * level-1 word. */
-static inline void word_changed(ca_core *c, sums *d, size_t w, uint64_t old, uint64_t now,
-                                bool shared)
-{
-    if (shared) {
-        sync_word(c, w);
-        return;
-    }
-    if ((w >> 6) != d->i) {
-        sums_apply(c, d);
-        sums_start(d, w);
-    }
-    unsigned b = (unsigned)(w & 63);
-    d->full |= (uint64_t)(word_full(old) != word_full(now)) << b;
-    d->used |= (uint64_t)(word_used(old) != word_used(now)) << b;
 }
 
 /* ---- summary scans ---- */
@@ -655,8 +599,6 @@ static inline __attribute__((always_inline)) ca_core_status release(ca_core *c, 
     uint64_t from = ca_map_from((unsigned)(s & 31));
     const uint64_t tail = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
     uint64_t add = seal != NONE ? end_bit(seal) : 0; /* s's word only */
-    sums d;
-    sums_start(&d, ws);
     for (size_t w = ws; w <= we; w++, from = CA_MAP_USED_BITS, add = 0) {
         bool in_last = w == we;
         uint64_t span = from & (in_last ? tail : CA_MAP_USED_BITS);
@@ -665,18 +607,13 @@ static inline __attribute__((always_inline)) ca_core_status release(ca_core *c, 
         uint64_t old = ld(&map[w], shared);
         do {
             if ((old & both) != mark) {
-                if (w > ws) {
-                    if (!shared)
-                        sums_apply(c, &d);
+                if (w > ws)
                     raise_bound(c, s, (w << WSHIFT) - 1, shared);
-                }
                 return CA_CORE_NOTALLOC;
             }
         } while (!put(&map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
-        word_changed(c, &d, w, old, (old & ~both) | add, shared);
+        sync_word(c, w);
     }
-    if (!shared)
-        sums_apply(c, &d); /* before raise_bound, which reads the summaries */
     raise_bound(c, s, e, shared);
     return CA_CORE_OK;
 }
@@ -705,8 +642,6 @@ static inline __attribute__((always_inline)) ca_core_status claim(ca_core *c, si
     uint64_t upto = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
     const uint64_t head = ca_map_from((unsigned)(s & 31));
     const uint64_t join_bit = join != NONE ? end_bit(join) : 0; /* s's word only */
-    sums d;
-    sums_start(&d, we);
     for (size_t w = we + 1; w-- > ws; upto = CA_MAP_USED_BITS, last = 0) {
         bool in_first = w == ws;
         uint64_t want_free = upto & (in_first ? head : CA_MAP_USED_BITS);
@@ -715,18 +650,14 @@ static inline __attribute__((always_inline)) ca_core_status claim(ca_core *c, si
         uint64_t old = ld(&map[w], shared);
         do {
             if (old & want_free) {
-                if (!shared)
-                    sums_apply(c, &d);
                 if (w < we)
                     (void)release(c, (w + 1) << WSHIFT, e, NONE, shared);
                 *lost = (w + 1) << WSHIFT;
                 return CA_CORE_RETRY;
             }
         } while (!put(&map[w], &old, (old | mark) & ~drop, shared)); /* acquire: seq_cst */
-        word_changed(c, &d, w, old, (old | mark) & ~drop, shared);
+        sync_word(c, w);
     }
-    if (!shared)
-        sums_apply(c, &d);
     return CA_CORE_OK;
 }
 
