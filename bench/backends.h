@@ -31,7 +31,7 @@
 #include "api/chunkarena.h"
 #include "bench/mi_arena.h"
 
-/* The arena region of every chunkarena run: 160 MiB, as WORKLOADS.md says. */
+/* The arena region of every chunkarena run: 160 MiB, as docs/WORKLOADS.md says. */
 #define BENCH_ARENA_BYTES ((size_t)0xa000000)
 
 /* Every region (chunkarena's and mimalloc-arena's) starts at a multiple of

@@ -19,6 +19,7 @@ static bool loaded, managed;
 static int arena_id;
 static void *(*heap_new_in_arena)(int arena_id);
 static void (*heap_delete)(void *heap);
+static void (*heap_collect)(void *heap, bool force);
 static _Thread_local void *tl_heap;
 
 #ifdef CA_BENCH_MIMALLOC_ARENA
@@ -55,6 +56,7 @@ bool mia_load(const char **why)
     } else if (!sym(lib, "mi_manage_os_memory_ex", &manage_os_memory_ex) ||
                !sym(lib, "mi_heap_new_in_arena", &heap_new_in_arena) ||
                !sym(lib, "mi_heap_delete", &heap_delete) ||
+               !sym(lib, "mi_heap_collect", &heap_collect) ||
                !sym(lib, "mi_heap_malloc", &mia.heap_malloc) ||
                !sym(lib, "mi_heap_malloc_aligned", &mia.heap_malloc_aligned) ||
                !sym(lib, "mi_heap_realloc", &mia.heap_realloc) || !sym(lib, "mi_free", &mia.free) ||
@@ -93,7 +95,13 @@ void *mia_heap(void)
 
 void mia_thread_end(void)
 {
-    if (tl_heap != NULL)
+    /* Collect first: a deleted heap's pages go to the thread's backing
+     * heap, which nobody allocates from here; empty pages kept there would
+     * be lost to the arena for the next runs. Collected, they go back to
+     * their segments and empty segments to the arena. */
+    if (tl_heap != NULL) {
+        heap_collect(tl_heap, true);
         heap_delete(tl_heap);
+    }
     tl_heap = NULL;
 }

@@ -160,7 +160,7 @@ typedef struct slot {
     uint64_t tag;  /* touch: the op that allocated it, as written in the block */
 } slot;
 
-/* The request of one allocation, in the order WORKLOADS.md draws it. */
+/* The request of one allocation, in the order docs/WORKLOADS.md draws it. */
 static ALWAYS_INLINE void churn_draw(churn_shape shape, ca_splitmix64 *rng, size_t *align,
                                      size_t *size)
 {

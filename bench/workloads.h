@@ -30,7 +30,7 @@
 #include "bench/backends.h"
 #include "bench/verify.h"
 
-/* ---- the constants of WORKLOADS.md ---- */
+/* ---- the constants of docs/WORKLOADS.md ---- */
 
 #define W1_SEED 0x5ca0001u
 #define W1_ITERS 75000u
@@ -46,7 +46,7 @@
 #define W7_SLOTS 32768u
 #define W7_OPS 2000000u
 
-/* The checksums WORKLOADS.md gives for W1 (sum(size), sum(align), free
+/* The checksums docs/WORKLOADS.md gives for W1 (sum(size), sum(align), free
  * events), for the iteration counts it names; false for any other count. */
 bool w1_expected(size_t iters, uint64_t *sum_size, uint64_t *sum_align, uint64_t *free_events);
 
