@@ -592,12 +592,64 @@ static void run_churn(const plan *pl, config *c, int wi)
     failed_row(&k, c->what, failed);
 }
 
+/* One timed run of a threaded workload (W3, W6): its rate in Mops/s;
+ * sets *partial if the deadline stopped it, raises *failed to its count. */
+typedef double (*threaded_run)(void *ctx, bool *partial, size_t *failed);
+
+/* The timed runs of W3 and W6, cut short (and said so: the runs row) when
+ * a configuration is so slow under oversubscription that they would
+ * outlast the budget; then its rows. Returns the most failures of a run. */
+static size_t bounded_runs(const plan *pl, unsigned reps, const char *what, const row_key *k,
+                           threaded_run run, void *ctx, size_t failed)
+{
+    double mops[1000], t0;
+    double spent = 0.0;
+    unsigned runs = 0, partial = 0;
+    while (runs < reps && (runs == 0 || spent < pl->w3_budget_s)) {
+        bool part = false;
+        t0 = now_s();
+        mops[runs++] = run(ctx, &part, &failed);
+        spent += now_s() - t0;
+        partial += part;
+    }
+    if (runs < reps || partial != 0)
+        fprintf(stderr,
+                "ca-bench: note: %s: %u of %u timed runs (budget %.0f s), %u stopped at the "
+                "%.0f s deadline\n",
+                what, runs, reps, pl->w3_budget_s, partial, pl->w3_deadline_s);
+    mops_rows(k, mops, runs);
+    row_u(k, "runs_planned", reps, "count");
+    row_u(k, "partial_runs", partial, "count");
+    return failed;
+}
+
+typedef struct w3_ctx {
+    const plan *pl;
+    config *c;
+    unsigned threads;
+    const char *what;
+} w3_ctx;
+
+static double w3_timed(void *ctx, bool *partial, size_t *failed)
+{
+    w3_ctx *x = ctx;
+    bench_heap h;
+    churn_result r;
+    heap_open(&h, &x->c->spec);
+    w3_run(&h, x->threads, x->pl->ops[WI_W3], true, NULL, x->pl->w3_deadline_s, &r);
+    heap_close(&h, x->what);
+    check_touch(x->what, &r);
+    *partial = r.partial;
+    if (r.failed > *failed)
+        *failed = r.failed;
+    return (double)r.ops / (r.t1 - r.t0) / 1e6;
+}
+
 static void run_w3(const plan *pl, config *c, unsigned threads)
 {
     config_name(c, "W3");
     bench_progress("  %s T=%u", c->what, threads);
     row_key k = {"W3", c->backend, c->layer, threads};
-    size_t ops = pl->ops[2];
     bench_heap h;
     churn_result r;
 
@@ -613,29 +665,8 @@ static void run_w3(const plan *pl, config *c, unsigned threads)
     log_release(&log);
     size_t failed = r.failed;
 
-    /* Timed runs, cut short (and said so: the runs row) when a layer is so
-     * slow under oversubscription that they would outlast the budget. */
-    double mops[1000], spent = 0.0;
-    unsigned runs = 0, partial = 0;
-    while (runs < pl->reps[2] && (runs == 0 || spent < pl->w3_budget_s)) {
-        heap_open(&h, &c->spec);
-        w3_run(&h, threads, ops, true, NULL, pl->w3_deadline_s, &r);
-        heap_close(&h, what);
-        check_touch(what, &r);
-        mops[runs++] = (double)r.ops / (r.t1 - r.t0) / 1e6;
-        spent += r.t1 - r.t0;
-        partial += r.partial;
-        if (r.failed > failed)
-            failed = r.failed;
-    }
-    if (runs < pl->reps[2] || partial != 0)
-        fprintf(stderr,
-                "ca-bench: note: %s: %u of %u timed runs (budget %.0f s), %u stopped at the "
-                "%.0f s deadline\n",
-                what, runs, pl->reps[2], pl->w3_budget_s, partial, pl->w3_deadline_s);
-    mops_rows(&k, mops, runs);
-    row_u(&k, "runs_planned", pl->reps[2], "count");
-    row_u(&k, "partial_runs", partial, "count");
+    w3_ctx x = {pl, c, threads, what};
+    failed = bounded_runs(pl, pl->reps[WI_W3], what, &k, w3_timed, &x, failed);
     failed_row(&k, what, failed);
 }
 
@@ -702,6 +733,28 @@ static void check_stamps(const char *what, const handoff_result *r)
                    r->stamp_errors);
 }
 
+typedef struct w6_ctx {
+    const plan *pl;
+    config *c;
+    unsigned pairs;
+    const char *what;
+} w6_ctx;
+
+static double w6_timed(void *ctx, bool *partial, size_t *failed)
+{
+    w6_ctx *x = ctx;
+    bench_heap h;
+    handoff_result r;
+    heap_open(&h, &x->c->spec);
+    handoff_run(&h, x->pairs, x->pl->ops[WI_W6], NULL, x->pl->w3_deadline_s, &r);
+    heap_close(&h, x->what);
+    check_stamps(x->what, &r);
+    *partial = r.partial;
+    if (r.failed > *failed)
+        *failed = r.failed;
+    return (double)r.blocks / (r.t1 - r.t0) / 1e6;
+}
+
 /* W6 with `pairs` pairs: a verified run (overlap log, fewer blocks), then
  * the timed runs, bounded like W3's. */
 static void run_w6(const plan *pl, config *c, unsigned pairs)
@@ -724,27 +777,8 @@ static void run_w6(const plan *pl, config *c, unsigned pairs)
     check_stamps(what, &r);
     size_t failed = r.failed;
 
-    double mops[1000], spent = 0.0;
-    unsigned runs = 0, partial = 0;
-    while (runs < pl->reps[WI_W6] && (runs == 0 || spent < pl->w3_budget_s)) {
-        heap_open(&h, &c->spec);
-        handoff_run(&h, pairs, pl->ops[WI_W6], NULL, pl->w3_deadline_s, &r);
-        heap_close(&h, what);
-        check_stamps(what, &r);
-        mops[runs++] = (double)r.blocks / (r.t1 - r.t0) / 1e6;
-        spent += r.t1 - r.t0;
-        partial += r.partial;
-        if (r.failed > failed)
-            failed = r.failed;
-    }
-    if (runs < pl->reps[WI_W6] || partial != 0)
-        fprintf(stderr,
-                "ca-bench: note: %s: %u of %u timed runs (budget %.0f s), %u stopped at the "
-                "%.0f s deadline\n",
-                what, runs, pl->reps[WI_W6], pl->w3_budget_s, partial, pl->w3_deadline_s);
-    mops_rows(&k, mops, runs);
-    row_u(&k, "runs_planned", pl->reps[WI_W6], "count");
-    row_u(&k, "partial_runs", partial, "count");
+    w6_ctx x = {pl, c, pairs, what};
+    failed = bounded_runs(pl, pl->reps[WI_W6], what, &k, w6_timed, &x, failed);
     /* Failures are expected of mimalloc-arena when threads outnumber its
      * segments: a row, and a warning only for the others. */
     row_u(&k, "failed", failed, "count");

@@ -371,8 +371,8 @@ static void table_threads(FILE *out, const char *w)
             ts[j] = ts[j - 1];
             ts[j - 1] = t;
         }
-    fprintf(out, "  aggregate Mops/s (min..max over the runs)%s:\n",
-            w6 ? "; failed allocations after /" : "");
+    fprintf(out, "  aggregate Mops/s (min..max over the runs); failed allocations, if any, "
+                 "after /:\n");
     fprintf(out, "  %-14s %-7s", "backend", "layer");
     for (size_t j = 0; j < nt; j++) {
         char h[16];
@@ -392,7 +392,7 @@ static void table_threads(FILE *out, const char *w)
             const char *failed = row_get(w, k[i].backend, k[i].layer, ts[j], "failed");
             bool cut = runs && planned && strcmp(runs, planned) != 0;
             bool stopped = part && strcmp(part, "0") != 0;
-            bool show_failed = w6 && failed != NULL && strcmp(failed, "0") != 0;
+            bool show_failed = failed != NULL && strcmp(failed, "0") != 0;
             any_cut = any_cut || cut;
             any_stopped = any_stopped || stopped;
             snprintf(sp2, sizeof sp2, "%s%s%s%s%s",
