@@ -78,10 +78,14 @@ void heap_open(bench_heap *h, const bench_backend *spec)
     if (spec->kind == BENCH_NULL) {
         if (null_pool == NULL)
             null_pool = bench_map(BENCH_NULL_CELLS * 16);
-        char *cells = null_pool;
+        /* 16-byte cells (room for the touch's 8 bytes), each starting
+         * with the pointer to the next free one. */
+        enum { STRIDE = 16 / sizeof(void *) };
+        _Static_assert(16 % sizeof(void *) == 0, "a null cell holds whole pointers");
+        void **cells = null_pool;
         for (size_t i = BENCH_NULL_CELLS; i-- > 0;) { /* the list in address order */
-            *(void **)(cells + i * 16) = h->null_free;
-            h->null_free = (void **)(cells + i * 16);
+            cells[STRIDE * i] = h->null_free;
+            h->null_free = &cells[STRIDE * i];
         }
         return;
     }
