@@ -1,9 +1,10 @@
 /*
  * bench/backends.c — opening and closing heaps (see backends.h).
  *
- * The chunkarena region is one 160 MiB anonymous mapping (page aligned,
- * hence aligned to every chunk size used here), made on first use and kept
- * for the life of the process; every run creates its arena on it and
+ * The chunkarena region is one 160 MiB anonymous mapping, aligned to
+ * 32 MiB (so to every chunk size used here; mimalloc-arena gets a region of
+ * its own placed the same way), made on first use and kept for the life of
+ * the process; every run creates its arena on it and
  * destroys it afterwards. The arena's bookkeeping goes in a mapping of its
  * own (ca_config.meta), so all 160 MiB are chunks: the same memory the
  * workloads give every allocator. After a run, heap_close checks the library's own
@@ -22,23 +23,90 @@
 const ca_lock bench_layers[5] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET, CA_LOCK_MUTEX,
                                  CA_LOCK_HINT};
 
-static void *region;
+static void *region;    /* chunkarena's */
+static void *mi_region; /* mimalloc-arena's: mimalloc keeps it for good */
 static void *meta;      /* the arena's bookkeeping */
 static size_t meta_len;
 
+/* BENCH_ARENA_BYTES of lazy memory at a multiple of BENCH_REGION_ALIGN: a
+ * larger mapping, its unaligned head and tail unmapped. */
+static void *map_region(void)
+{
+    size_t len = BENCH_ARENA_BYTES + BENCH_REGION_ALIGN;
+    char *raw = bench_map_lazy(len);
+    uintptr_t at = ((uintptr_t)raw + BENCH_REGION_ALIGN - 1) & ~(uintptr_t)(BENCH_REGION_ALIGN - 1);
+    char *r = (char *)at;
+    if (r > raw)
+        bench_unmap(raw, (size_t)(r - raw));
+    size_t tail = (size_t)(raw + len - (r + BENCH_ARENA_BYTES));
+    if (tail != 0)
+        bench_unmap(r + BENCH_ARENA_BYTES, tail);
+    return r;
+}
+
 size_t heap_usable(bench_heap *h, const void *p)
 {
-    return h->arena != NULL ? ca_usable_size(h->arena, p) : malloc_usable_size((void *)p);
+    if (h->arena != NULL)
+        return ca_usable_size(h->arena, p);
+    if (h->spec.kind == BENCH_MI_ARENA)
+        return mia.usable_size(p);
+    if (h->spec.kind == BENCH_NULL)
+        return sizeof(void *);
+    return malloc_usable_size((void *)p);
 }
+
+void heap_thread_end(bench_heap *h)
+{
+    if (h->spec.kind == BENCH_MI_ARENA)
+        mia_thread_end();
+}
+
+bool heap_search_steps(bench_heap *h, uint64_t *runs_examined)
+{
+    (void)h;
+    *runs_examined = 0;
+    return false; /* no backend counts its search steps today */
+}
+
+static void *null_pool;
 
 void heap_open(bench_heap *h, const bench_backend *spec)
 {
     h->spec = *spec;
     h->arena = NULL;
+    h->null_free = NULL;
+    if (spec->kind == BENCH_NULL) {
+        if (null_pool == NULL)
+            null_pool = bench_map(BENCH_NULL_CELLS * 16);
+        /* 16-byte cells (room for the touch's 8 bytes), each starting
+         * with the pointer to the next free one. */
+        enum { STRIDE = 16 / sizeof(void *) };
+        _Static_assert(16 % sizeof(void *) == 0, "a null cell holds whole pointers");
+        void **cells = null_pool;
+        for (size_t i = BENCH_NULL_CELLS; i-- > 0;) { /* the list in address order */
+            cells[STRIDE * i] = h->null_free;
+            h->null_free = &cells[STRIDE * i];
+        }
+        return;
+    }
+    if (spec->kind == BENCH_MI_ARENA) {
+        const char *why;
+        if (!mia_load(&why)) {
+            fprintf(stderr, "ca-bench: mimalloc-arena: %s\n", why);
+            exit(1);
+        }
+        if (mi_region == NULL)
+            mi_region = map_region();
+        if (!mia_manage(mi_region, BENCH_ARENA_BYTES)) {
+            fprintf(stderr, "ca-bench: mi_manage_os_memory_ex refused the 160 MiB region\n");
+            exit(1);
+        }
+        return;
+    }
     if (spec->kind != BENCH_CHUNKARENA)
         return;
     if (region == NULL)
-        region = bench_map_lazy(BENCH_ARENA_BYTES);
+        region = map_region();
     ca_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.chunk_size = spec->chunk_size;
@@ -60,6 +128,8 @@ void heap_open(bench_heap *h, const bench_backend *spec)
 
 void heap_close(bench_heap *h, const char *what)
 {
+    if (h->spec.kind == BENCH_MI_ARENA)
+        mia_thread_end(); /* the main thread's heap: a fresh one for the next run */
     if (h->arena == NULL)
         return;
     const char *bad = ca_arena_check(h->arena);

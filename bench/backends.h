@@ -26,15 +26,27 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "api/chunkarena.h"
+#include <stdint.h>
 
-/* The arena region of every chunkarena run: 160 MiB, as WORKLOADS.md says. */
+#include "api/chunkarena.h"
+#include "bench/mi_arena.h"
+
+/* The arena region of every chunkarena run: 160 MiB, as docs/WORKLOADS.md says. */
 #define BENCH_ARENA_BYTES ((size_t)0xa000000)
+
+/* Every region (chunkarena's and mimalloc-arena's) starts at a multiple of
+ * 32 MiB: mimalloc's segments are 32 MiB and must be aligned so, and the
+ * other backends get the same placement so the runs compare. */
+#define BENCH_REGION_ALIGN ((size_t)32 << 20)
 
 /* Alignment every malloc returns on the platforms we run on. */
 #define BENCH_MALLOC_ALIGN 16
 
-typedef enum bench_kind { BENCH_CHUNKARENA, BENCH_MALLOC } bench_kind;
+/* BENCH_MI_ARENA: mimalloc managing its own 160 MiB region as an exclusive
+ * arena, one heap per thread (mi_arena.h). BENCH_NULL: no allocator at
+ * all, a LIFO list of 16-byte cells, one thread only: the instruction
+ * count of the workload's own loop, subtracted in --instr runs. */
+typedef enum bench_kind { BENCH_CHUNKARENA, BENCH_MALLOC, BENCH_MI_ARENA, BENCH_NULL } bench_kind;
 
 /* What to run: a chunkarena layer and chunk size, or the malloc backend. */
 typedef struct bench_backend {
@@ -44,7 +56,8 @@ typedef struct bench_backend {
 } bench_backend;
 
 typedef struct bench_heap {
-    ca_arena *arena;    /* NULL: the malloc backend */
+    ca_arena *arena;    /* NULL: not chunkarena */
+    void **null_free;   /* BENCH_NULL: the first free cell */
     bench_backend spec;
 } bench_heap;
 
@@ -53,6 +66,13 @@ static inline void *heap_alloc(bench_heap *h, size_t align, size_t size)
     if (h->arena != NULL)
         return align <= BENCH_MALLOC_ALIGN ? ca_alloc(h->arena, size)
                                            : ca_aligned_alloc(h->arena, align, size);
+    if (h->spec.kind == BENCH_MI_ARENA)
+        return mia_alloc(align, size);
+    if (h->spec.kind == BENCH_NULL) {
+        void **c = h->null_free; /* never empty: the pool has a cell per slot */
+        h->null_free = (void **)*c;
+        return c;
+    }
     if (align <= BENCH_MALLOC_ALIGN)
         return malloc(size);
     void *p = NULL;
@@ -61,24 +81,53 @@ static inline void *heap_alloc(bench_heap *h, size_t align, size_t size)
 
 static inline void heap_free(bench_heap *h, void *p)
 {
-    if (h->arena != NULL)
+    if (h->arena != NULL) {
         ca_free(h->arena, p);
-    else
+    } else if (h->spec.kind == BENCH_MI_ARENA) {
+        mia_free(p);
+    } else if (h->spec.kind == BENCH_NULL) {
+        *(void **)p = h->null_free;
+        h->null_free = p;
+    } else {
         free(p);
+    }
 }
 
+/* Not for BENCH_NULL (W5 does not run on it). */
 static inline void *heap_realloc(bench_heap *h, void *p, size_t size)
 {
-    return h->arena != NULL ? ca_realloc(h->arena, p, size) : realloc(p, size);
+    if (h->arena != NULL)
+        return ca_realloc(h->arena, p, size);
+    if (h->spec.kind == BENCH_MI_ARENA)
+        return mia_realloc(p, size);
+    return realloc(p, size);
 }
+
+/* A thread that used the heap is about to end (W3, W6 workers): gives
+ * back its per-thread state where the backend keeps one (mimalloc-arena's
+ * heap). */
+void heap_thread_end(bench_heap *h);
+
+/* Free runs the allocator's search has examined so far, for W7's "free
+ * runs examined per allocation"; false when the allocator cannot say.
+ * chunkarena cannot say today: this is the hook to fill (for example from
+ * a ca_stats field) once it can. */
+bool heap_search_steps(bench_heap *h, uint64_t *runs_examined);
 
 /* Bytes usable at p: ca_usable_size, or malloc_usable_size (which does not
  * count malloc's own header). */
 size_t heap_usable(bench_heap *h, const void *p);
 
 /* Open a heap: for chunkarena, create a fresh arena over the region (mapped
- * once per process, so pages faulted in by one run stay for the next). */
+ * once per process, so pages faulted in by one run stay for the next); for
+ * mimalloc-arena, hand mimalloc its own region the first time (mimalloc
+ * cannot take an arena back: later runs reuse it, as chunkarena's runs
+ * reuse their region's pages); for null, a fresh pool of `null_cells`
+ * cells. */
 void heap_open(bench_heap *h, const bench_backend *spec);
+
+/* Cells in a null heap: at least the most blocks any workload holds. */
+#define BENCH_NULL_CELLS ((size_t)65536)
 
 /* Close a heap whose caller freed everything it allocated. For chunkarena:
  * verify the arena is quiet and empty (ca_arena_check, stats), then

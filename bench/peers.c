@@ -84,6 +84,13 @@ void allocator_detect(allocator_id *id)
         memcpy(&libc_version, &sym, sizeof sym);
         snprintf(id->name, sizeof id->name, "glibc");
         snprintf(id->version, sizeof id->version, "%s", libc_version());
+    } else {
+        /* A peer added later: known by its marker, version unknown. */
+        for (unsigned i = 0; i < PEER_COUNT; i++)
+            if (marker(scope, in, bench_peers[i].marker) != NULL) {
+                snprintf(id->name, sizeof id->name, "%s", bench_peers[i].label);
+                break;
+            }
     }
     if (handle != NULL)
         dlclose(handle);
@@ -109,14 +116,18 @@ void allocator_detect(allocator_id *id)
 #define MULTIARCH ""
 #endif
 
-peer bench_peers[PEER_COUNT] = {{"jemalloc", false, ""}, {"mimalloc", false, ""},
-                                {"tcmalloc", false, ""}};
-
-static const char *const peer_files[PEER_COUNT][4] = {
-    {"libjemalloc.so.2", "libjemalloc.so", NULL, NULL},
-    {"libmimalloc.so.2", "libmimalloc.so.2.0", "libmimalloc.so", NULL},
-    {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libtcmalloc_minimal.so", NULL},
+/* The peers, one line each: label, library files, marker symbol. The
+ * first three also have their versions read in allocator_detect. */
+peer bench_peers[] = {
+    {"jemalloc", {"libjemalloc.so.2", "libjemalloc.so", NULL}, "mallctl", false, ""},
+    {"mimalloc", {"libmimalloc.so.2", "libmimalloc.so.2.0", "libmimalloc.so", NULL}, "mi_version",
+     false, ""},
+    {"tcmalloc", {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libtcmalloc_minimal.so", NULL},
+     "tc_version", false, ""},
 };
+const unsigned PEER_COUNT = sizeof bench_peers / sizeof bench_peers[0];
+_Static_assert(sizeof bench_peers / sizeof bench_peers[0] <= PEER_MAX,
+               "raise PEER_MAX (ca-bench's option bits have room for 29 backends)");
 
 static const char *const lib_dirs[] = {
     "/usr/lib/" MULTIARCH, "/lib/" MULTIARCH, "/usr/lib64", "/usr/local/lib", "/usr/lib", "/lib64",
@@ -128,11 +139,17 @@ void peers_locate(void)
     for (size_t i = 0; i < PEER_COUNT; i++) {
         peer *p = &bench_peers[i];
         p->found = false;
+        for (size_t f = 0; p->files[f] != NULL && !p->found; f++)
+            if (strchr(p->files[f], '/') != NULL) { /* a path: made absolute for the child */
+                p->found = realpath(p->files[f], p->path) != NULL && access(p->path, R_OK) == 0;
+            }
         for (size_t d = 0; lib_dirs[d] != NULL && !p->found; d++) {
             if (strcmp(lib_dirs[d], "/usr/lib/") == 0 || strcmp(lib_dirs[d], "/lib/") == 0)
                 continue; /* no multiarch name for this architecture */
-            for (size_t f = 0; peer_files[i][f] != NULL && !p->found; f++) {
-                snprintf(p->path, sizeof p->path, "%s/%s", lib_dirs[d], peer_files[i][f]);
+            for (size_t f = 0; p->files[f] != NULL && !p->found; f++) {
+                if (strchr(p->files[f], '/') != NULL)
+                    continue;
+                snprintf(p->path, sizeof p->path, "%s/%s", lib_dirs[d], p->files[f]);
                 p->found = access(p->path, R_OK) == 0;
             }
         }
@@ -146,23 +163,30 @@ void peers_locate(void)
 int peer_run(const peer *p, char *const argv[], void (*on_line)(const char *line, void *ctx),
              void *ctx)
 {
-    /* The environment, with LD_PRELOAD replaced by the peer's library. */
+    return child_run(p->path, NULL, argv, on_line, ctx);
+}
+
+int child_run(const char *lib, const char *prog, char *const argv[],
+              void (*on_line)(const char *line, void *ctx), void *ctx)
+{
+    /* The environment, with LD_PRELOAD replaced by lib (or kept, without lib). */
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
     char **envp = calloc(n + 2, sizeof *envp);
-    char *preload = malloc(strlen(p->path) + sizeof "LD_PRELOAD=");
+    char *preload = malloc((lib ? strlen(lib) : 0) + sizeof "LD_PRELOAD=");
     if (envp == NULL || preload == NULL) {
         free(envp);
         free(preload);
         return -1;
     }
-    sprintf(preload, "LD_PRELOAD=%s", p->path);
+    sprintf(preload, "LD_PRELOAD=%s", lib ? lib : "");
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+        if (lib == NULL || strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
             envp[k++] = environ[i];
-    envp[k++] = preload;
+    if (lib != NULL)
+        envp[k++] = preload;
     envp[k] = NULL;
 
     int fds[2];
@@ -175,7 +199,8 @@ int peer_run(const peer *p, char *const argv[], void (*on_line)(const char *line
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     posix_spawn_file_actions_addclose(&fa, fds[1]);
     pid_t pid;
-    int err = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, envp);
+    int err = prog != NULL ? posix_spawnp(&pid, prog, &fa, NULL, argv, envp)
+                           : posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (err != 0) {

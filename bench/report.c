@@ -250,6 +250,14 @@ static const char *spread(char *buf, size_t len, const char *w, const line_key *
     return buf;
 }
 
+/* The same for the "no touch" figures. */
+static const char *spread_nt(char *buf, size_t len, const char *w, const line_key *k)
+{
+    snprintf(buf, len, "%s..%s", cell(w, k, 1, "mops_notouch_min"),
+             cell(w, k, 1, "mops_notouch_max"));
+    return buf;
+}
+
 enum { MAX_LINES = 64 };
 
 static void table_w1(FILE *out)
@@ -309,35 +317,47 @@ static void table_w1(FILE *out)
         fprintf(out, "  checksums %s: sum(size)=%s sum(align)=%s free events=%s -> %s\n", who,
                 cell("W1", &k[i], 1, "sum_size"), cell("W1", &k[i], 1, "sum_align"),
                 cell("W1", &k[i], 1, "free_events"),
-                strcmp(ck, "1") == 0   ? "match WORKLOADS.md"
-                : strcmp(ck, "0") == 0 ? "DO NOT MATCH WORKLOADS.md"
+                strcmp(ck, "1") == 0   ? "match docs/WORKLOADS.md"
+                : strcmp(ck, "0") == 0 ? "DO NOT MATCH docs/WORKLOADS.md"
                                        : "not checked (no reference for this count)");
     }
 }
 
-static void table_w2(FILE *out)
+/* W2 and W7: throughput with the touch and without, latency; W7 also the
+ * free runs examined per allocation. */
+static void table_churn(FILE *out, const char *w)
 {
     line_key k[MAX_LINES];
-    size_t n = table_lines("W2", k, MAX_LINES);
-    char sp[80];
-    fprintf(out, "  %-10s %-7s %8s %-17s %6s | %-34s\n", "backend", "layer", "Mops/s", " (min..max)",
-            "failed", "alloc ticks: p50 p90 p99 p99.9 max");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-10s %-7s %8s  %-16s %6s | %6s %6s %6s %6s %8s\n", k[i].backend,
-                k[i].layer, cell("W2", &k[i], 1, "mops"), spread(sp, sizeof sp, "W2", &k[i], 1),
-                cell("W2", &k[i], 1, "failed"), cell("W2", &k[i], 1, "alloc_p50"),
-                cell("W2", &k[i], 1, "alloc_p90"), cell("W2", &k[i], 1, "alloc_p99"),
-                cell("W2", &k[i], 1, "alloc_p999"), cell("W2", &k[i], 1, "alloc_max"));
+    size_t n = table_lines(w, k, MAX_LINES);
+    bool w7 = strcmp(w, "W7") == 0;
+    char sp[80], sp2[80];
+    fprintf(out, "  %-14s %-7s %8s %-17s | %-27s %6s | %-34s%s\n", "backend", "layer", "Mops/s",
+            " (min..max)", "no touch (min..max)", "failed", "alloc ticks: p50 p90 p99 p99.9 max",
+            w7 ? " | runs/alloc" : "");
+    for (size_t i = 0; i < n; i++) {
+        const char *runs = cell(w, &k[i], 1, "runs_per_alloc");
+        fprintf(out, "  %-14s %-7s %8s  %-16s | %8s %-18s %6s | %6s %6s %6s %6s %8s", k[i].backend,
+                k[i].layer, cell(w, &k[i], 1, "mops"), spread(sp, sizeof sp, w, &k[i], 1),
+                cell(w, &k[i], 1, "mops_notouch"), spread_nt(sp2, sizeof sp2, w, &k[i]),
+                cell(w, &k[i], 1, "failed"), cell(w, &k[i], 1, "alloc_p50"),
+                cell(w, &k[i], 1, "alloc_p90"), cell(w, &k[i], 1, "alloc_p99"),
+                cell(w, &k[i], 1, "alloc_p999"), cell(w, &k[i], 1, "alloc_max"));
+        if (w7)
+            fprintf(out, " | %10s", strcmp(runs, "NA") == 0 ? "n/a" : runs);
+        fputc('\n', out);
+    }
 }
 
-static void table_w3(FILE *out)
+/* W3 (T threads) and W6 (T pairs): aggregate throughput by T. */
+static void table_threads(FILE *out, const char *w)
 {
     line_key k[MAX_LINES];
-    size_t n = table_lines("W3", k, MAX_LINES);
+    size_t n = table_lines(w, k, MAX_LINES);
+    bool w6 = strcmp(w, "W6") == 0;
     unsigned ts[16];
     size_t nt = 0;
     for (size_t i = 0; i < nrows; i++) {
-        if (strcmp(rows[i].workload, "W3") != 0)
+        if (strcmp(rows[i].workload, w) != 0)
             continue;
         size_t j = 0;
         while (j < nt && ts[j] != rows[i].threads)
@@ -351,30 +371,33 @@ static void table_w3(FILE *out)
             ts[j] = ts[j - 1];
             ts[j - 1] = t;
         }
-    fprintf(out, "  aggregate Mops/s (min..max over the runs):\n");
-    fprintf(out, "  %-10s %-7s", "backend", "layer");
+    fprintf(out, "  aggregate Mops/s (min..max over the runs); failed allocations, if any, "
+                 "after /:\n");
+    fprintf(out, "  %-14s %-7s", "backend", "layer");
     for (size_t j = 0; j < nt; j++) {
         char h[16];
-        snprintf(h, sizeof h, "T=%u", ts[j]);
+        snprintf(h, sizeof h, "%s=%u", w6 ? "pairs" : "T", ts[j]);
         fprintf(out, " %8s %-16s", h, "");
     }
     fputc('\n', out);
     bool any_cut = false, any_stopped = false;
     for (size_t i = 0; i < n; i++) {
-        fprintf(out, "  %-10s %-7s", k[i].backend, k[i].layer);
+        fprintf(out, "  %-14s %-7s", k[i].backend, k[i].layer);
         for (size_t j = 0; j < nt; j++) {
-            char sp[80], sp2[96];
-            const char *v = row_get("W3", k[i].backend, k[i].layer, ts[j], "mops");
-            const char *runs = row_get("W3", k[i].backend, k[i].layer, ts[j], "runs");
-            const char *planned = row_get("W3", k[i].backend, k[i].layer, ts[j], "runs_planned");
-            const char *part = row_get("W3", k[i].backend, k[i].layer, ts[j], "partial_runs");
+            char sp[80], sp2[128];
+            const char *v = row_get(w, k[i].backend, k[i].layer, ts[j], "mops");
+            const char *runs = row_get(w, k[i].backend, k[i].layer, ts[j], "runs");
+            const char *planned = row_get(w, k[i].backend, k[i].layer, ts[j], "runs_planned");
+            const char *part = row_get(w, k[i].backend, k[i].layer, ts[j], "partial_runs");
+            const char *failed = row_get(w, k[i].backend, k[i].layer, ts[j], "failed");
             bool cut = runs && planned && strcmp(runs, planned) != 0;
             bool stopped = part && strcmp(part, "0") != 0;
+            bool show_failed = failed != NULL && strcmp(failed, "0") != 0;
             any_cut = any_cut || cut;
             any_stopped = any_stopped || stopped;
-            snprintf(sp2, sizeof sp2, "%s%s%s",
-                     v != NULL ? spread(sp, sizeof sp, "W3", &k[i], ts[j]) : "", cut ? "*" : "",
-                     stopped ? "!" : "");
+            snprintf(sp2, sizeof sp2, "%s%s%s%s%s",
+                     v != NULL ? spread(sp, sizeof sp, w, &k[i], ts[j]) : "", cut ? "*" : "",
+                     stopped ? "!" : "", show_failed ? " /" : "", show_failed ? failed : "");
             fprintf(out, " %8s %-16s", v != NULL ? v : "-", sp2);
         }
         fputc('\n', out);
@@ -392,12 +415,16 @@ static void table_w4(FILE *out)
     line_key k[MAX_LINES];
     size_t n = table_lines("W4", k, MAX_LINES);
     char sp[80];
-    fprintf(out, "  %-10s %-7s %8s %-17s %6s | %9s %12s %12s %9s\n", "backend", "layer", "Mops/s",
-            " (min..max)", "failed", "footprint", "peak req B", "usable B", "stats*");
+    char sp2[80];
+    fprintf(out, "  %-14s %-7s %8s %-17s | %-27s %6s | %9s %12s %12s %9s\n", "backend", "layer",
+            "Mops/s", " (min..max)", "no touch (min..max)", "failed", "footprint", "peak req B",
+            "usable B", "stats*");
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-10s %-7s %8s  %-16s %6s | %9s %12s %12s %9s\n", k[i].backend,
-                k[i].layer, cell("W4", &k[i], 1, "mops"), spread(sp, sizeof sp, "W4", &k[i], 1),
-                cell("W4", &k[i], 1, "failed"), cell("W4", &k[i], 1, "footprint_ratio"),
+        fprintf(out, "  %-14s %-7s %8s  %-16s | %8s %-18s %6s | %9s %12s %12s %9s\n",
+                k[i].backend, k[i].layer, cell("W4", &k[i], 1, "mops"),
+                spread(sp, sizeof sp, "W4", &k[i], 1), cell("W4", &k[i], 1, "mops_notouch"),
+                spread_nt(sp2, sizeof sp2, "W4", &k[i]), cell("W4", &k[i], 1, "failed"),
+                cell("W4", &k[i], 1, "footprint_ratio"),
                 cell("W4", &k[i], 1, "peak_requested_bytes"),
                 cell("W4", &k[i], 1, "usable_at_peak_bytes"),
                 cell("W4", &k[i], 1, "footprint_ratio_stats"));
@@ -422,10 +449,10 @@ void report_table(FILE *out, const char *workload)
 {
     if (strcmp(workload, "W1") == 0)
         table_w1(out);
-    else if (strcmp(workload, "W2") == 0)
-        table_w2(out);
-    else if (strcmp(workload, "W3") == 0)
-        table_w3(out);
+    else if (strcmp(workload, "W2") == 0 || strcmp(workload, "W7") == 0)
+        table_churn(out, workload);
+    else if (strcmp(workload, "W3") == 0 || strcmp(workload, "W6") == 0)
+        table_threads(out, workload);
     else if (strcmp(workload, "W4") == 0)
         table_w4(out);
     else if (strcmp(workload, "W5") == 0)
@@ -466,6 +493,39 @@ static const char *dir_of(const char *path, char *buf, size_t len)
     else
         *slash = '\0';
     return buf;
+}
+
+bool report_merge_csv(const char *path, const char *prefix)
+{
+    /* Keep the old file's rows whose metric does not start with prefix. */
+    FILE *old = fopen(path, "r");
+    if (old != NULL) {
+        row *mine = rows;
+        size_t n_mine = nrows, cap_mine = caprows;
+        rows = NULL;
+        nrows = caprows = 0;
+        char line[1024];
+        bool header = true;
+        while (fgets(line, sizeof line, old) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            char *f[8];
+            if (header) {
+                header = false;
+                continue;
+            }
+            if (split(line, f, 8) != 7 || strncmp(f[4], prefix, strlen(prefix)) == 0)
+                continue;
+            row_add(f[0], f[1], f[2], (unsigned)strtoul(f[3], NULL, 10), f[4], f[5], f[6]);
+        }
+        fclose(old);
+        for (size_t i = 0; i < n_mine; i++)
+            if (strncmp(mine[i].metric, prefix, strlen(prefix)) == 0)
+                row_add(mine[i].workload, mine[i].backend, mine[i].layer, mine[i].threads,
+                        mine[i].metric, mine[i].value, mine[i].unit);
+        free(mine);
+        (void)cap_mine;
+    }
+    return report_write_csv(path);
 }
 
 bool report_write_csv(const char *path)

@@ -25,7 +25,7 @@
 #include <stdio.h>
 
 typedef struct row_key {
-    const char *workload; /* "W1" ... "W5" */
+    const char *workload; /* "W1" ... "W7" */
     const char *backend;  /* "chunkarena" or the detected allocator */
     const char *layer;    /* the sync layer ("spin/c128" for W1 at chunk 128), "-" for malloc */
     unsigned threads;
@@ -61,6 +61,11 @@ void report_table(FILE *out, const char *workload);
 
 /* Write the CSV (creating its directory); false on error (with a message). */
 bool report_write_csv(const char *path);
+
+/* Write the CSV keeping the rows of the file already there, except those
+ * whose metric starts with prefix: they are replaced by this run's rows
+ * with such a metric (--instr adds its figures to the last full run's). */
+bool report_merge_csv(const char *path, const char *prefix);
 
 /* Write w1_latency.dat and w3_scaling.dat in dir, then run gnuplot with
  * `script` to draw w1_latency.png and w3_scaling.png next to them. Says on

@@ -1,5 +1,6 @@
 /*
- * bench/workloads.c — W1 to W5 (see workloads.h and WORKLOADS.md).
+ * bench/workloads.c — W1 to W5 and W7 (see workloads.h and
+ * docs/WORKLOADS.md).
  *
  * The order of the random draws is the specification: it is spelled out
  * next to each loop. Verification that costs nothing measurable (counting,
@@ -8,9 +9,10 @@
  * only in the verified run, which the caller does not time. W5's pattern
  * is part of the workload itself and runs in every repetition.
  *
- * The churn loop is one always-inline function instantiated twice, with
- * probing on and off, so the timed instance carries no rdtscp, no log and
- * no bookkeeping beyond the slot table.
+ * The churn loop is one always-inline function instantiated with probing
+ * on and off and the touch on and off, so the timed instances carry no
+ * rdtscp, no log and no bookkeeping beyond the slot table (and the touch
+ * when asked).
  *
  * Thread safety: see workloads.h.
  */
@@ -23,6 +25,12 @@
 #include "bench/common.h"
 #include "bench/timing.h"
 #include "support/splitmix64.h"
+
+#ifdef CA_BENCH_CALLGRIND
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_TOGGLE_COLLECT /* valgrind/callgrind.h absent: --instr refuses to run */
+#endif
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -149,9 +157,10 @@ typedef struct slot {
     void *p;       /* NULL: the slot is empty */
     size_t size;   /* requested */
     size_t usable; /* probed runs with footprint only */
+    uint64_t tag;  /* touch: the op that allocated it, as written in the block */
 } slot;
 
-/* The request of one allocation, in the order WORKLOADS.md draws it. */
+/* The request of one allocation, in the order docs/WORKLOADS.md draws it. */
 static ALWAYS_INLINE void churn_draw(churn_shape shape, ca_splitmix64 *rng, size_t *align,
                                      size_t *size)
 {
@@ -167,12 +176,15 @@ static ALWAYS_INLINE void churn_draw(churn_shape shape, ca_splitmix64 *rng, size
 /* Per op: slot = below(slots); a live slot is freed, an empty one gets a
  * fresh draw and an allocation. A failed allocation leaves the slot empty. */
 static ALWAYS_INLINE void churn_loop(bench_heap *h, const churn_config *cfg, slot *slots,
-                                     churn_probe *probe, churn_result *r, const bool probed)
+                                     ca_splitmix64 *rngp, size_t op_begin, size_t op_end,
+                                     churn_probe *probe, churn_result *r, const bool probed,
+                                     const bool touch)
 {
-    ca_splitmix64 rng = ca_splitmix64_seed(cfg->seed);
-    size_t live_req = 0, live_usable = 0;
+    ca_splitmix64 rng = *rngp;
+    size_t live_req = probed ? probe->requested_at_end : 0;
+    size_t live_usable = probed ? probe->usable_at_end : 0;
     size_t op;
-    for (op = 0; op < cfg->ops; op++) {
+    for (op = op_begin; op < op_end; op++) {
         if ((op & 1023) == 0 && cfg->stop != NULL &&
             atomic_load_explicit(cfg->stop, memory_order_relaxed) != 0)
             break;
@@ -182,6 +194,12 @@ static ALWAYS_INLINE void churn_loop(bench_heap *h, const churn_config *cfg, slo
                 log_free(probe->log, s->p);
                 live_req -= s->size;
                 live_usable -= s->usable;
+            }
+            if (touch) {
+                uint64_t seen;
+                memcpy(&seen, s->p, sizeof seen);
+                if (seen != s->tag && r->touch_errors++ == 0)
+                    r->first_bad_op = op;
             }
             heap_free(h, s->p);
             s->p = NULL;
@@ -205,6 +223,11 @@ static ALWAYS_INLINE void churn_loop(bench_heap *h, const churn_config *cfg, slo
             continue;
         }
         r->allocs++;
+        if (touch) {
+            uint64_t tag = op;
+            memcpy(p, &tag, sizeof tag);
+            s->tag = tag;
+        }
         s->p = p;
         s->size = size;
         if (probed) {
@@ -225,23 +248,47 @@ static ALWAYS_INLINE void churn_loop(bench_heap *h, const churn_config *cfg, slo
     }
     r->ops = op;
     r->partial = op < cfg->ops;
+    *rngp = rng;
     if (probed) {
         probe->requested_at_end = live_req;
         probe->usable_at_end = live_usable;
     }
 }
 
+/* Ops [begin, end) of the churn, in the instance that fits. */
+static void churn_part(bench_heap *h, const churn_config *cfg, slot *slots, ca_splitmix64 *rng,
+                       size_t begin, size_t end, churn_probe *probe, churn_result *r)
+{
+    if (probe != NULL && cfg->touch)
+        churn_loop(h, cfg, slots, rng, begin, end, probe, r, true, true);
+    else if (probe != NULL)
+        churn_loop(h, cfg, slots, rng, begin, end, probe, r, true, false);
+    else if (cfg->touch)
+        churn_loop(h, cfg, slots, rng, begin, end, NULL, r, false, true);
+    else
+        churn_loop(h, cfg, slots, rng, begin, end, NULL, r, false, false);
+}
+
 void churn_run(bench_heap *h, const churn_config *cfg, churn_probe *probe, churn_result *r)
 {
     memset(r, 0, sizeof *r);
     slot *slots = bench_map(cfg->slots * sizeof *slots);
+    if (probe != NULL)
+        probe->requested_at_end = probe->usable_at_end = 0;
+    ca_splitmix64 rng = ca_splitmix64_seed(cfg->seed);
     if (cfg->start_barrier != NULL)
         pthread_barrier_wait(cfg->start_barrier);
     r->t0 = now_s();
-    if (probe != NULL)
-        churn_loop(h, cfg, slots, probe, r, true);
-    else
-        churn_loop(h, cfg, slots, NULL, r, false);
+    if (cfg->instr) {
+        /* Collection is off at the start (--collect-atstart=no): on for
+         * exactly the counted ops, off again before the clean-up. */
+        churn_part(h, cfg, slots, &rng, 0, cfg->warmup, probe, r);
+        CALLGRIND_TOGGLE_COLLECT;
+        churn_part(h, cfg, slots, &rng, cfg->warmup, cfg->ops, probe, r);
+        CALLGRIND_TOGGLE_COLLECT;
+    } else {
+        churn_part(h, cfg, slots, &rng, 0, cfg->ops, probe, r);
+    }
     r->t1 = now_s();
 
     ca_stats st;
@@ -278,6 +325,7 @@ static void *w3_main(void *arg)
 {
     w3_thread *t = arg;
     churn_run(t->heap, &t->cfg, t->probed ? &t->probe : NULL, &t->r);
+    heap_thread_end(t->heap);
     pthread_mutex_lock(&t->shared->lock);
     t->shared->done++;
     pthread_cond_signal(&t->shared->finished);
@@ -307,8 +355,8 @@ static void w3_wait(w3_shared *sh, unsigned threads, double deadline_s)
     pthread_mutex_unlock(&sh->lock);
 }
 
-void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, event_log *log,
-            double deadline_s, churn_result *r)
+void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, bool touch,
+            event_log *log, double deadline_s, churn_result *r)
 {
     w3_thread *t = bench_map(threads * sizeof *t);
     w3_shared sh;
@@ -331,6 +379,7 @@ void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, event_log *l
         t[i].cfg.ops = ops_per_thread;
         t[i].cfg.slots = W2_SLOTS;
         t[i].cfg.start_barrier = &start;
+        t[i].cfg.touch = touch;
         t[i].probed = log != NULL;
         t[i].probe.log = log;
         if (pthread_create(&t[i].tid, NULL, w3_main, &t[i]) != 0) {
@@ -347,6 +396,9 @@ void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, event_log *l
         r->allocs += t[i].r.allocs;
         r->frees += t[i].r.frees;
         r->failed += t[i].r.failed;
+        if (t[i].r.touch_errors != 0 && r->touch_errors == 0)
+            r->first_bad_op = t[i].r.first_bad_op;
+        r->touch_errors += t[i].r.touch_errors;
         if (i == 0 || t[i].r.t0 < r->t0)
             r->t0 = t[i].r.t0;
         if (i == 0 || t[i].r.t1 > r->t1)

@@ -1,6 +1,7 @@
 /*
- * bench/workloads.h — the five workloads of WORKLOADS.md (shared/), each
- * written once against the heap interface of backends.h.
+ * bench/workloads.h — the seven workloads of docs/WORKLOADS.md, each
+ * written once against the heap interface of backends.h (W6 in
+ * handoff.h).
  *
  * Every workload draws from SplitMix64 (support/splitmix64.h) exactly as
  * the document says; a run is one replay on one heap. A run frees what it
@@ -8,6 +9,12 @@
  * heap and check it is empty. An event_log (verify.h) given to a run
  * records its allocations and frees for the overlap check; timed
  * repetitions pass NULL.
+ *
+ * W2, W3, W4 and W7 touch the memory they get, as a program would: the
+ * 8-byte op index is written at the first byte of each block right after
+ * its allocation and read back and compared right before its free (a
+ * mismatch is counted; the caller fails the run). churn_config.touch off
+ * gives the "no touch" figures.
  *
  * Thread safety: a run uses its heap from the calling thread only, except
  * w3_run, which runs T threads on one heap.
@@ -23,7 +30,7 @@
 #include "bench/backends.h"
 #include "bench/verify.h"
 
-/* ---- the constants of WORKLOADS.md ---- */
+/* ---- the constants of docs/WORKLOADS.md ---- */
 
 #define W1_SEED 0x5ca0001u
 #define W1_ITERS 75000u
@@ -36,8 +43,10 @@
 #define W5_BUFFERS 1024u
 #define W5_START_SIZE 64u
 #define W5_OPS 1000000u
+#define W7_SLOTS 32768u
+#define W7_OPS 2000000u
 
-/* The checksums WORKLOADS.md gives for W1 (sum(size), sum(align), free
+/* The checksums docs/WORKLOADS.md gives for W1 (sum(size), sum(align), free
  * events), for the iteration counts it names; false for any other count. */
 bool w1_expected(size_t iters, uint64_t *sum_size, uint64_t *sum_align, uint64_t *free_events);
 
@@ -83,6 +92,11 @@ typedef struct churn_config {
     void *start_barrier;  /* a pthread_barrier_t to wait on before timing, or NULL */
     const _Atomic int *stop; /* W3's deadline: stop early once it is nonzero (looked at
                               * every 1024 ops), or NULL */
+    bool touch;           /* write and check the op index in each block */
+    size_t warmup;        /* instr: ops before counting starts (< ops) */
+    bool instr;           /* count instructions of ops [warmup, ops) under callgrind
+                           * (client requests toggle collection; nothing when not
+                           * under valgrind) */
 } churn_config;
 
 /* What a verified (untimed) run measures besides the operations. Every
@@ -107,6 +121,8 @@ typedef struct churn_result {
     size_t allocs, frees, failed;
     double t0, t1;           /* CLOCK_MONOTONIC seconds around the timed loop */
     bool partial;            /* stopped early by the deadline (W3) */
+    size_t touch_errors;     /* blocks whose op index was not there at free */
+    size_t first_bad_op;     /* the op that found the first one */
 } churn_result;
 
 void churn_run(bench_heap *h, const churn_config *cfg, churn_probe *probe, churn_result *r);
@@ -118,8 +134,8 @@ void churn_run(bench_heap *h, const churn_config *cfg, churn_probe *probe, churn
  * t0 the earliest start, t1 the latest end. log: as for churn_run. A run
  * still going deadline_s seconds after it started is stopped (every thread
  * ends within 1024 ops): r->partial says so, r->ops counts what was done. */
-void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, event_log *log,
-            double deadline_s, churn_result *r);
+void w3_run(bench_heap *h, unsigned threads, size_t ops_per_thread, bool touch,
+            event_log *log, double deadline_s, churn_result *r);
 
 /* ---- W5 "grow" ---- */
 
