@@ -12,8 +12,11 @@
  * count made from the walk's gaps. The dump: every character of its map
  * is explained by its legend, and fragmentation shows (an arena half used
  * in 2-chunk stripes does not look like one half used in 8-chunk blocks).
- * The JSON and the picture are checked by tests/test_views (a real JSON
- * and XML parser).
+ * The core's side (core/inspect.h) on its own: a batch that starts inside
+ * a block, one block a call, a long free stretch cut short and resumed,
+ * the groups of a known layout, and the survey against ca_core_scan. The
+ * JSON and the picture are checked by tests/test_views (a real JSON and
+ * XML parser).
  */
 #define _GNU_SOURCE /* open_memstream */
 
@@ -27,7 +30,9 @@
 #include <string.h>
 
 #include "api/chunkarena.h"
+#include "core/inspect.h"
 #include "support/splitmix64.h"
+#include "tests/testutil.h"
 
 #define TIMEOUT 60
 
@@ -532,6 +537,131 @@ START_TEST(dump_shows_fragmentation)
 }
 END_TEST
 
+/* ---------------------------------------------------------- the core */
+
+/* Runs of 5 3 2 4 1 40 chunks; the 2 and the 1 are freed: blocks at 0, 5,
+ * 10, 55 (the 40 crosses a word boundary). */
+static void carve_known(ca_test_core *t, void **runs)
+{
+    static const size_t lens[] = {5, 3, 2, 4, 1, 40};
+    ca_test_core_init(t, 100, 4, 16, CA_CORE_DEFAULT_WINDOW);
+    ca_test_core_carve(t, lens, 6, runs);
+    ca_test_free(t, runs[2]);
+    ca_test_free(t, runs[4]);
+}
+
+START_TEST(core_blocks_from_inside_and_one_at_a_time)
+{
+    bool shared = _i;
+    ca_test_core t;
+    void *runs[6];
+    carve_known(&t, runs);
+    ca_core_block b[8];
+    size_t next;
+    /* From inside the first block: it is not reported. */
+    size_t n = ca_core_blocks(&t.core, 2, b, 8, &next, shared);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(next, 100);
+    ck_assert(b[0].first == 5 && b[0].chunks == 3 && b[1].first == 10 && b[1].chunks == 4 &&
+              b[2].first == 15 && b[2].chunks == 40);
+    /* One at a time: each call goes on where the last one stopped. */
+    size_t want[][2] = {{0, 5}, {5, 3}, {10, 4}, {15, 40}}, from = 0;
+    for (size_t i = 0; i < 4; i++) {
+        n = ca_core_blocks(&t.core, from, b, 1, &next, shared);
+        ck_assert_uint_eq(n, 1);
+        ck_assert(b[0].first == want[i][0] && b[0].chunks == want[i][1]);
+        ck_assert_uint_eq(next, i < 3 ? want[i + 1][0] : 100);
+        from = next;
+    }
+    /* Past the last block, and past the end. */
+    ck_assert_uint_eq(ca_core_blocks(&t.core, 16, b, 8, &next, shared), 0);
+    ck_assert_uint_eq(next, 100);
+    ck_assert_uint_eq(ca_core_blocks(&t.core, 100, b, 8, &next, shared), 0);
+    ck_assert_uint_eq(next, 100);
+    ca_test_core_fini(&t);
+}
+END_TEST
+
+/* A free stretch of more than 256 words: the call returns early, with
+ * nothing, and the next one finds the far block. */
+START_TEST(core_blocks_stop_in_long_free_stretches)
+{
+    ca_test_core t;
+    ca_test_core_init(&t, 40000, 4, 16, CA_CORE_DEFAULT_WINDOW);
+    static const size_t lens[] = {1, 30000, 1};
+    void *runs[3];
+    ca_test_core_carve(&t, lens, 3, runs);
+    ca_test_free(&t, runs[1]);
+    ca_core_block b[4];
+    size_t next, from = 1, found = 0, calls = 0;
+    while (from < 40000) {
+        size_t n = ca_core_blocks(&t.core, from, b, 4, &next, false);
+        ck_assert(next > from);
+        for (size_t i = 0; i < n; i++, found++)
+            ck_assert(b[i].first == 30001 && b[i].chunks == 1);
+        from = next;
+        calls++;
+    }
+    ck_assert_uint_eq(found, 1);
+    ck_assert_msg(calls > 1, "one call read %d words without a block", 30000 / 32);
+    ca_test_core_fini(&t);
+}
+END_TEST
+
+/* Groups of 8 over the known layout: used, starts, free runs (a run that
+ * crosses a group boundary counts in both). */
+START_TEST(core_cells_of_a_known_layout)
+{
+    ca_test_core t;
+    void *runs[6];
+    carve_known(&t, runs);
+    /* chunks: 0-4 used, 5-7 used, 8-9 free, 10-13 used, 14 free, 15-54 used, 55-99 free */
+    ca_core_cell c[14];
+    ca_core_cells(&t.core, 8, c, 14, _i);
+    ck_assert(c[0].used == 8 && c[0].starts == 2 && c[0].free_runs == 0);
+    ck_assert(c[1].used == 5 && c[1].starts == 2 && c[1].free_runs == 2);
+    ck_assert(c[6].used == 7 && c[6].starts == 0 && c[6].free_runs == 1); /* 48-54 used, 55 free */
+    ck_assert(c[7].used == 0 && c[7].free_runs == 1);                     /* the run from 55 goes on */
+    ck_assert(c[12].used == 0 && c[12].free_runs == 1);                   /* 96-99 */
+    ck_assert(c[13].used == 0 && c[13].starts == 0 && c[13].free_runs == 0); /* past the end */
+    ca_test_core_fini(&t);
+}
+END_TEST
+
+/* The survey's figures are ca_core_scan's, and its classes add up. */
+START_TEST(core_survey_agrees_with_scan)
+{
+    ca_test_core t;
+    ca_test_core_init(&t, 5000, 4, 16, CA_CORE_DEFAULT_WINDOW);
+    ca_splitmix64 seed = ca_splitmix64_seed(99);
+    void *held[400] = {0};
+    for (int step = 0; step < 3000; step++) {
+        size_t i = ca_splitmix64_next(&seed) % 400;
+        if (held[i]) {
+            ca_test_free(&t, held[i]);
+            held[i] = NULL;
+        } else {
+            ca_core_status st;
+            held[i] = ca_core_alloc(&t.core, &t.ctx, 16 * (1 + ca_splitmix64_next(&seed) % 60),
+                                    0, false, &st);
+        }
+        if (step % 100)
+            continue;
+        ca_core_usage a, b;
+        size_t hist[CA_CORE_RUN_CLASSES], sum = 0;
+        ca_core_scan(&t.core, &a, false);
+        ca_core_survey(&t.core, &b, hist, step % 200 == 0);
+        ck_assert(a.used_chunks == b.used_chunks && a.allocations == b.allocations &&
+                  a.free_runs == b.free_runs && a.largest_free == b.largest_free);
+        for (unsigned k = 0; k < CA_CORE_RUN_CLASSES; k++)
+            sum += hist[k];
+        ck_assert_uint_eq(sum, b.free_runs);
+        ck_assert(b.free_runs == 0 || hist[ca_core_run_class(b.largest_free)] > 0);
+    }
+    ca_test_core_fini(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("inspect");
@@ -548,6 +678,13 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, histogram_matches_the_walk, 0, NLAYERS);
     tcase_add_loop_test(tc, dump_legend_explains_every_character, 0, 2);
     tcase_add_test(tc, dump_shows_fragmentation);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("core");
+    tcase_set_timeout(tc, TIMEOUT);
+    tcase_add_loop_test(tc, core_blocks_from_inside_and_one_at_a_time, 0, 2);
+    tcase_add_test(tc, core_blocks_stop_in_long_free_stretches);
+    tcase_add_loop_test(tc, core_cells_of_a_known_layout, 0, 2);
+    tcase_add_test(tc, core_survey_agrees_with_scan);
     suite_add_tcase(s, tc);
     return s;
 }
