@@ -33,7 +33,7 @@ static void expect(int ok, const char *what)
 
 static ca_arena *make(const char *name, size_t nchunks, size_t chunk_size, ca_lock lock)
 {
-    size_t len = nchunks * chunk_size + 65536;
+    size_t len = (nchunks * chunk_size + 65536 + 4095) & ~(size_t)4095; /* aligned_alloc wants a multiple */
     void *mem = aligned_alloc(4096, len);
     expect(mem != NULL, "aligned_alloc");
     ca_config c = {.chunk_size = chunk_size, .lock = lock};
