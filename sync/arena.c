@@ -9,6 +9,8 @@
 
 #include "sync/arena.h"
 
+#include "core/ops.h"
+
 #include <assert.h>
 #include <sched.h>
 #include <string.h>
@@ -95,13 +97,14 @@ void ca_sync_arena_fini(ca_sync_arena *a)
 
 /* ---- entering and leaving the layer ---- */
 
-/* Always inlined: they sit on every operation's path, and the compiler
- * kept them out of line for the pthread calls in the mutex case. */
+/* Always inlined: they sit on every operation's path. `kind` is the
+ * arena's layer; on the hot paths (alloc, free) it is a constant, so each
+ * layer's copy of the operation keeps its own lock and nothing else. */
 #define HOT static inline __attribute__((always_inline))
 
-HOT ca_core_ctx *enter(ca_sync_arena *a)
+HOT ca_core_ctx *enter(ca_sync_arena *a, ca_sync_kind kind)
 {
-    switch (a->kind) {
+    switch (kind) {
     case CA_SYNC_SPIN:
         ca_sync_spin_lock(&a->lock.spin);
         break;
@@ -119,9 +122,9 @@ HOT ca_core_ctx *enter(ca_sync_arena *a)
     return &a->ctx;
 }
 
-HOT void leave(ca_sync_arena *a, ca_core_ctx *x)
+HOT void leave(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x)
 {
-    switch (a->kind) {
+    switch (kind) {
     case CA_SYNC_SPIN:
         ca_sync_spin_unlock(&a->lock.spin);
         break;
@@ -139,7 +142,7 @@ HOT void leave(ca_sync_arena *a, ca_core_ctx *x)
     }
 }
 
-static inline bool shared(const ca_sync_arena *a)
+static inline bool is_shared(const ca_sync_arena *a)
 {
     return a->kind == CA_SYNC_HINT;
 }
@@ -147,10 +150,10 @@ static inline bool shared(const ca_sync_arena *a)
 /* After an operation through x changed the chunk count: keep the peak.
  * Under a lock the count is exact and only the holder writes the peak;
  * under "hint" the published total stands for it (see ca_sync_stats). */
-HOT void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
+HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool grew)
 {
     size_t now;
-    if (!shared(a)) {
+    if (kind != CA_SYNC_HINT) {
         if (!grew)
             return;
         now = atomic_load_explicit(&x->tally.chunks, RLX);
@@ -171,21 +174,47 @@ HOT void note_chunks(ca_sync_arena *a, ca_core_ctx *x, bool grew)
         ;
 }
 
+/* The hot operations (alloc, free) of each layer, with the layer a
+ * constant: each is the whole operation (lock, core, unlock) in one
+ * function, so an operation picks its layer once (BY_LAYER) and makes no
+ * further call on its way, but for a search (core/ops.h). */
+#define LAYER_OPS(name, KIND)                                                                 \
+    static CA_CORE_FLAT void *alloc_##name(ca_sync_arena *a, size_t size, size_t align,       \
+                                           size_t room, ca_core_status *status)               \
+    {                                                                                         \
+        return alloc_as(a, KIND, size, align, room, status);                                  \
+    }                                                                                         \
+    static CA_CORE_FLAT ca_core_status free_##name(ca_sync_arena *a, void *p)                 \
+    {                                                                                         \
+        return free_as(a, KIND, p);                                                           \
+    }
+
+#define BY_LAYER(a, op, ...)                   \
+    switch ((a)->kind) {                       \
+    case CA_SYNC_NONE:                         \
+        return op##_none(a, __VA_ARGS__);      \
+    case CA_SYNC_SPIN:                         \
+        return op##_spin(a, __VA_ARGS__);      \
+    case CA_SYNC_TICKET:                       \
+        return op##_ticket(a, __VA_ARGS__);    \
+    case CA_SYNC_MUTEX:                        \
+        return op##_mutex(a, __VA_ARGS__);     \
+    case CA_SYNC_HINT:                         \
+        break;                                 \
+    }                                          \
+    return op##_hint(a, __VA_ARGS__)
+
 /* ---- operations ---- */
 
-void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
+HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t align, size_t room,
+                   ca_core_status *status)
 {
-    return ca_sync_arena_alloc_room(a, size, align, 0, status);
-}
-
-void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
-                               ca_core_status *status)
-{
-    ca_core_ctx *x = enter(a);
+    const bool shared = kind == CA_SYNC_HINT;
+    ca_core_ctx *x = enter(a, kind);
     void *p;
     for (unsigned lost = 0;;) {
-        p = ca_core_alloc_room(&a->core, x, size, align, room, shared(a), status);
-        if (*status != CA_CORE_RETRY)
+        p = alloc(&a->core, x, size, align, room, shared, status);
+        if (!shared || *status != CA_CORE_RETRY)
             break;
         /* Another thread took the run first: the core moved the hint past
          * it. After a few lost races in a row, move to another part of the
@@ -199,52 +228,74 @@ void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size
         }
     }
     if (p)
-        note_chunks(a, x, true);
-    leave(a, x);
+        note_chunks(a, kind, x, true);
+    leave(a, kind, x);
     return p;
+}
+
+HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p)
+{
+    ca_core_ctx *x = enter(a, kind);
+    ca_core_status st = free_at(&a->core, x, p, kind == CA_SYNC_HINT);
+    if (st == CA_CORE_OK)
+        note_chunks(a, kind, x, false);
+    leave(a, kind, x);
+    return st;
+}
+
+LAYER_OPS(none, CA_SYNC_NONE)
+LAYER_OPS(spin, CA_SYNC_SPIN)
+LAYER_OPS(ticket, CA_SYNC_TICKET)
+LAYER_OPS(mutex, CA_SYNC_MUTEX)
+LAYER_OPS(hint, CA_SYNC_HINT)
+
+void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
+{
+    BY_LAYER(a, alloc, size, align, 0, status);
+}
+
+void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                               ca_core_status *status)
+{
+    BY_LAYER(a, alloc, size, align, room, status);
 }
 
 ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p)
 {
-    ca_core_ctx *x = enter(a);
-    ca_core_status st = ca_core_free(&a->core, x, p, shared(a));
-    if (st == CA_CORE_OK)
-        note_chunks(a, x, false);
-    leave(a, x);
-    return st;
+    BY_LAYER(a, free, p);
 }
 
 ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size)
 {
-    ca_core_ctx *x = enter(a);
-    ca_core_status st = ca_core_resize(&a->core, x, p, size, shared(a));
+    ca_core_ctx *x = enter(a, a->kind);
+    ca_core_status st = ca_core_resize(&a->core, x, p, size, is_shared(a));
     if (st == CA_CORE_OK)
-        note_chunks(a, x, true); /* a shrink leaves the peak alone by itself */
-    leave(a, x);
+        note_chunks(a, a->kind, x, true); /* a shrink leaves the peak alone by itself */
+    leave(a, a->kind, x);
     return st;
 }
 
 ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes)
 {
-    ca_core_ctx *x = enter(a);
-    ca_core_status st = ca_core_usable(&a->core, p, bytes, shared(a));
-    leave(a, x);
+    ca_core_ctx *x = enter(a, a->kind);
+    ca_core_status st = ca_core_usable(&a->core, p, bytes, is_shared(a));
+    leave(a, a->kind, x);
     return st;
 }
 
 ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *align)
 {
-    ca_core_ctx *x = enter(a);
-    ca_core_status st = ca_core_align_of(&a->core, p, align, shared(a));
-    leave(a, x);
+    ca_core_ctx *x = enter(a, a->kind);
+    ca_core_status st = ca_core_align_of(&a->core, p, align, is_shared(a));
+    leave(a, a->kind, x);
     return st;
 }
 
 ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t align)
 {
-    ca_core_ctx *x = enter(a);
-    ca_core_status st = ca_core_note_align(&a->core, p, align, shared(a));
-    leave(a, x);
+    ca_core_ctx *x = enter(a, a->kind);
+    ca_core_status st = ca_core_note_align(&a->core, p, align, is_shared(a));
+    leave(a, a->kind, x);
     return st;
 }
 
@@ -252,26 +303,26 @@ ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t 
 
 void ca_sync_arena_cells(ca_sync_arena *a, size_t group, ca_core_cell *cells, size_t ncells)
 {
-    ca_core_ctx *x = shared(a) ? NULL : enter(a);
-    ca_core_cells(&a->core, group, cells, ncells, shared(a));
+    ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
+    ca_core_cells(&a->core, group, cells, ncells, is_shared(a));
     if (x)
-        leave(a, x);
+        leave(a, a->kind, x);
 }
 
 size_t ca_sync_arena_blocks(ca_sync_arena *a, size_t from, ca_core_block *out, size_t max,
                             size_t *next)
 {
-    ca_core_ctx *x = shared(a) ? NULL : enter(a);
-    size_t n = ca_core_blocks(&a->core, from, out, max, next, shared(a));
+    ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
+    size_t n = ca_core_blocks(&a->core, from, out, max, next, is_shared(a));
     if (x)
-        leave(a, x);
+        leave(a, a->kind, x);
     return n;
 }
 
 /* Every context of the arena, into out (room for CA_SYNC_HINT_SLOTS + 1). */
 static size_t contexts(ca_sync_arena *a, ca_core_ctx **out)
 {
-    if (shared(a))
+    if (is_shared(a))
         return ca_sync_hint_contexts(&a->hint, out);
     out[0] = &a->ctx;
     return 1;
@@ -292,12 +343,12 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
 {
     ca_core_tally t;
     ca_core_usage u;
-    ca_core_ctx *x = shared(a) ? NULL : enter(a);
+    ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
     tally(a, &t);
-    ca_core_survey(&a->core, &u, s->free_run_classes, shared(a));
+    ca_core_survey(&a->core, &u, s->free_run_classes, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     if (x)
-        leave(a, x);
+        leave(a, a->kind, x);
 
     s->chunk_size = ca_core_chunk_size(&a->core);
     s->chunks_total = a->core.nchunks;
@@ -319,7 +370,7 @@ void ca_sync_arena_reset(ca_sync_arena *a)
     ca_core_reset(&a->core);
     for (size_t i = 0; i < n; i++)
         ca_core_ctx_forget_live(ctxs[i]);
-    if (shared(a)) {
+    if (is_shared(a)) {
         for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
             a->hint.slots[i].published = 0;
         a->hint.overflow_published = 0;
