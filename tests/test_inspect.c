@@ -169,7 +169,7 @@ START_TEST(walk_sees_every_live_block_once)
     ca_free(a, all);
 
     ca_splitmix64 seed = ca_splitmix64_seed(0x1234 + (uint64_t)_i);
-    size_t n = scatter(a, &t, &seed, 600, 40, live);
+    size_t n = scatter(a, &t, &seed, 600, 12, live);
     ck_assert_msg(n > 20, "only %zu blocks live", n);
     expect_walk(a, live, n, "random layout");
 
