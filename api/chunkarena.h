@@ -98,6 +98,10 @@ typedef struct ca_config {
     size_t meta_len;
 } ca_config;
 
+/* Size classes of free runs in ca_stats.free_run_histogram: class k holds
+ * the runs of 2^k to 2^(k+1) - 1 chunks (an arena has at most 2^40). */
+#define CA_FREE_RUN_CLASSES 41
+
 /* An arena's figures (ca_arena_stats). Chunk counts are in chunks. */
 typedef struct ca_stats {
     const char *name;
@@ -117,6 +121,12 @@ typedef struct ca_stats {
                                * changes no chunk and counts nowhere) */
     size_t shrinks_in_place;  /* ... that gave chunks back */
     size_t moves;             /* reallocs that had to allocate, copy and free */
+    size_t free_run_histogram[CA_FREE_RUN_CLASSES]; /* free runs by length: [k] counts
+                               * the runs of 2^k .. 2^(k+1) - 1 chunks; from the same
+                               * scan as free_runs (their sum) and largest_free_run.
+                               * Many short runs and a short longest run, with
+                               * chunks free, is fragmentation; few free chunks
+                               * at all is exhaustion */
 } ca_stats;
 
 /* What the fault handler is told. */
@@ -237,9 +247,15 @@ ca_arena *ca_arena_of(const void *p);
  * CA_LOCK_HINT), O(chunks / 32). Returns 0, or -1 with EINVAL for NULL. */
 int ca_arena_stats(ca_arena *arena, ca_stats *stats);
 
-/* Write the arena's figures and a map of its occupancy (one character per
- * group of chunks, from ' ' empty to '#' full) to out. Returns 0, or -1
- * with errno from the stream. O(chunks / 32). */
+/* Write the arena's figures, its free runs by length, and a map of its
+ * occupancy to out: one character per group of chunks (at most 64 a line
+ * and 16 lines), ' ' all free, '#' all used, and for a group partly used
+ * one of ". : - = + * %" (emptier to fuller) when its free chunks form one
+ * run, a digit 1-9 (how full, in tenths) when they form two or more
+ * (fragmentation); a legend under the figures says so. Figures and map
+ * are gathered (under the lock, or read while others work under
+ * CA_LOCK_HINT) before anything is printed, with no lock held. Returns 0,
+ * or -1 with errno from the stream. O(chunks / 32). */
 int ca_arena_dump(ca_arena *arena, FILE *out);
 
 /* Verify every invariant of the arena (chunk map, summaries, counters).
@@ -301,6 +317,90 @@ void ca_free_any(void *p);
 /* Bytes usable at p: its chunks times the chunk size (>= what was asked).
  * 0 for NULL; a bad p calls the fault handler and gives 0. */
 size_t ca_usable_size(ca_arena *arena, const void *p);
+
+/* ------------------------------------------------- seeing inside arenas */
+
+/* What ca_arena_walk calls for each live block: ctx as passed to the walk,
+ * the block's first byte, and its usable size (what ca_usable_size would
+ * say). Return 0 to go on, anything else to stop the walk. */
+typedef int (*ca_block_visitor)(void *ctx, void *block, size_t usable);
+
+/*
+ * Call visitor(ctx, block, usable) for every live block of the arena, in
+ * address order, each once. Returns 0 when every block was visited, the
+ * visitor's value when it stopped the walk (give a positive one to tell it
+ * from an error), or -1 with EINVAL for a NULL arena or visitor.
+ *
+ * No lock is held while the visitor runs: the walk collects up to 64
+ * blocks at a time (under the arena's lock, held only for that; under
+ * CA_LOCK_HINT by reading the map while others work), lets go, calls the
+ * visitor for them, and goes on past the last of them. So the visitor may
+ * call anything, on this arena too: free or resize the block it is given
+ * or any other, allocate, even walk again. What it sees:
+ *  - a quiet arena (no other thread working on it): exactly its live
+ *    blocks, each with its usable size;
+ *  - while other threads work: every block that stays live and unresized
+ *    for the whole walk is visited once, with its size. Blocks allocated,
+ *    freed or resized meanwhile may or may not be seen, and a block may be
+ *    freed by its owner between being collected and being visited: touch
+ *    its memory only if the program knows it is still live. Under a lock
+ *    each batch of 64 is a consistent view; under CA_LOCK_HINT, a block
+ *    whose multi-word claim or release is in flight can be seen with part
+ *    of its extent (its upper part), as ca_free's own judgement can (see
+ *    the top of this file);
+ *  - blocks the visitor (or anyone) allocates beyond the walk's position
+ *    may be visited; the walk still ends, as its position only moves on.
+ * Blocks held in a per-thread cache (free to the program, in use to the
+ * map) are not visited.
+ * Cost: O(chunks / 32) map words read in all, plus O(blocks) visitor
+ * calls; the lock is taken once a batch and held for at most 64 blocks or
+ * 256 map words without one.
+ */
+int ca_arena_walk(ca_arena *arena, ca_block_visitor visitor, void *ctx);
+
+/*
+ * Write the arena's figures to out as a JSON document (UTF-8): an object
+ * whose first member is "version" (1), then "arenas", an array with one
+ * object of the arena's figures: the fields of ca_stats under their names
+ * (the layer by name), numbers as numbers, and "free_run_histogram" as an
+ * array of {"from", "to", "runs"} classes up to the longest run. The
+ * schema is docs/STATS-JSON.md. Bytes of the name that are not UTF-8 come
+ * out as U+FFFD. The figures are gathered first (as ca_arena_stats), then
+ * written with no lock held. Returns 0, or -1 with EINVAL for a NULL
+ * arena or stream, or errno from the stream. O(chunks / 32).
+ */
+int ca_arena_stats_json(ca_arena *arena, FILE *out);
+
+/* The same document with one object a registered arena, in registration
+ * order (newest first): a snapshot, as ca_arena_list. The figures of every
+ * arena are gathered first (reading the registry as ca_arena_list does),
+ * then written with no lock held. Every arena, CA_LOCK_NONE ones included,
+ * is read: none may be in use by another thread meanwhile. Returns 0, or
+ * -1 with EINVAL for a NULL stream, ENOMEM when the snapshot's memory
+ * cannot be allocated, or errno from the stream. O(arenas + their chunks
+ * / 32), and a malloc of O(arenas). */
+int ca_stats_json_all(FILE *out);
+
+/*
+ * Draw the arena's occupancy as an SVG image (a standalone document; any
+ * web browser shows it) on out: one square a chunk, or a group of chunks
+ * for an arena of more than 4096, 64 squares a row; its name, layer and
+ * headline figures, its free runs by length, and a legend. For single
+ * chunks: free, an allocation's first chunk, and its other chunks each get
+ * a colour, so allocations and holes show one by one; for groups, shades
+ * of blue say how full a group is when its free chunks form one run, and
+ * shades of orange when they are split into several (fragmentation).
+ * Gathered first, written with no lock held, as ca_arena_stats_json.
+ * Returns 0, or -1 with EINVAL for a NULL arena or stream, ENOMEM when
+ * the picture's memory cannot be allocated, or errno from the stream.
+ * O(chunks / 32), and a malloc of about 100 KiB.
+ */
+int ca_arena_map_svg(ca_arena *arena, FILE *out);
+
+/* One SVG image of every registered arena, one under the other (a
+ * snapshot, as ca_stats_json_all, with its rules). Returns as
+ * ca_arena_map_svg. */
+int ca_map_svg_all(FILE *out);
 
 /* ------------------------------------------------------------- faults */
 

@@ -10,10 +10,13 @@
  * microseconds, physics contact lists that grow with ca_realloc, and
  * network packets that are sometimes freed by another thread, which
  * doesn't know their arena (ca_free_any). Everything is seeded, so every
- * run does the same work. At the end the program prints one row of
- * figures per arena, checks each arena's invariants with ca_arena_check,
- * and exits 0 only if they all hold and every arena is empty again (nothing
- * leaked).
+ * run does the same work. Halfway through, with every thread holding its
+ * frame's memory, the threads pause and one draws every arena's occupancy
+ * into an SVG picture (ca_map_svg_all): game-arenas.svg, or the path given
+ * as the first argument. At the end the program prints one row of figures
+ * per arena and all the figures as JSON (ca_stats_json_all), checks each
+ * arena's invariants with ca_arena_check, and exits 0 only if they all hold
+ * and every arena is empty again (nothing leaked).
  *
  * Build it against the public header and the installed library only:
  *
@@ -85,6 +88,31 @@ static void end_frame(void)
     int rc = pthread_barrier_wait(&frame_end);
     if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
         abort();
+}
+
+/* The picture: at this frame, each thread stops at its photo point, with
+ * its memory for the frame still held, and one of them draws every arena
+ * while the others wait, so nothing changes while it is drawn. */
+#define PHOTO_FRAME (FRAMES / 2)
+static const char *photo_path = "game-arenas.svg";
+static bool photo_failed;
+
+static void photo_point(unsigned frame)
+{
+    if (frame != PHOTO_FRAME)
+        return;
+    int rc = pthread_barrier_wait(&frame_end);
+    if (rc == PTHREAD_BARRIER_SERIAL_THREAD) {
+        FILE *f = fopen(photo_path, "w");
+        photo_failed = !f || ca_map_svg_all(f) != 0;
+        if (f && fclose(f) != 0)
+            photo_failed = true;
+        if (photo_failed)
+            fprintf(stderr, "game: cannot write %s: %s\n", photo_path, strerror(errno));
+    } else if (rc != 0) {
+        abort();
+    }
+    end_frame(); /* the others wait until the picture is done */
 }
 
 /* A small random source (SplitMix64). Each thread has its own fixed seed,
@@ -241,6 +269,7 @@ static void *render_thread(void *arg)
             report.upload_bytes += upload;
         }
 
+        photo_point(frame);
         /* The GPU has the frame: free everything recorded for it. */
         ca_free(arena, staging);
         for (size_t i = 0; i < passes; i++)
@@ -341,6 +370,7 @@ static void *audio_thread(void *arg)
                 v->frames_left--;
             }
         }
+        photo_point(frame);
         /* The device has copied the mix: both buffers go back. */
         ca_free(arena, block);
         ca_free(arena, mix);
@@ -465,6 +495,7 @@ static void *physics_thread(void *arg)
             }
         report.debug_lines += drawn;
 
+        photo_point(frame);
         /* The solver is done with this frame's contacts. */
         ca_free(CA_ARENA(render), lines);
         for (size_t i = 0; i < ISLANDS; i++)
@@ -562,6 +593,7 @@ static void *net_thread(void *arg)
                 report.packets_out += window[i].packet != NULL;
                 break;
             }
+        photo_point(frame);
         end_frame();
     }
 
@@ -634,8 +666,10 @@ static bool report_arenas(void)
     return ok;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        photo_path = argv[1];
     /* No set-up call: the arenas registered themselves before main. */
     bool ok = show_bad_free();
 
@@ -667,6 +701,14 @@ int main(void)
            report.packets_in, report.packets_handed, report.packets_out);
 
     ok = report_arenas() && ok;
+    printf("\nthe arenas' figures as JSON (ca_stats_json_all):\n");
+    if (ca_stats_json_all(stdout) != 0) {
+        fprintf(stderr, "game: ca_stats_json_all: %s\n", strerror(errno));
+        ok = false;
+    }
+    if (!photo_failed)
+        printf("\nthe arenas halfway through, drawn by ca_map_svg_all: %s\n", photo_path);
+    ok = ok && !photo_failed;
     printf("\n%s\n", ok ? "every arena is consistent and empty" : "FAILED");
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -301,12 +301,22 @@ ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t 
 
 /* ---- figures and upkeep ---- */
 
-void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, size_t ncounts)
+void ca_sync_arena_cells(ca_sync_arena *a, size_t group, ca_core_cell *cells, size_t ncells)
 {
     ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
-    ca_core_occupancy(&a->core, group, counts, ncounts, is_shared(a));
+    ca_core_cells(&a->core, group, cells, ncells, is_shared(a));
     if (x)
         leave(a, a->kind, x);
+}
+
+size_t ca_sync_arena_blocks(ca_sync_arena *a, size_t from, ca_core_block *out, size_t max,
+                            size_t *next)
+{
+    ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
+    size_t n = ca_core_blocks(&a->core, from, out, max, next, is_shared(a));
+    if (x)
+        leave(a, a->kind, x);
+    return n;
 }
 
 /* Every context of the arena, into out (room for CA_SYNC_HINT_SLOTS + 1). */
@@ -335,7 +345,7 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     ca_core_usage u;
     ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
     tally(a, &t);
-    ca_core_scan(&a->core, &u, is_shared(a));
+    ca_core_survey(&a->core, &u, s->free_run_classes, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     if (x)
         leave(a, a->kind, x);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "core/core.h"
+#include "core/inspect.h"
 #include "sync/hint.h"
 #include "sync/mutex.h"
 #include "sync/none.h"
@@ -69,6 +70,8 @@ typedef struct ca_sync_stats {
     size_t shrinks;         /* in-place shrinks */
     size_t free_runs;
     size_t largest_free;    /* chunks in the longest free run */
+    size_t free_run_classes[CA_CORE_RUN_CLASSES]; /* free runs by size class
+                                                   * (core/inspect.h), same scan */
 } ca_sync_stats;
 
 /* The layer's name ("none", "spin", "ticket", "mutex", "hint"). */
@@ -104,9 +107,14 @@ ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *byt
 ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *align);
 ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t align);
 
-/* Used chunks in each of `ncounts` consecutive groups of `group` chunks
- * (see ca_core_occupancy), under the lock or as a snapshot. */
-void ca_sync_arena_occupancy(ca_sync_arena *a, size_t group, size_t *counts, size_t ncounts);
+/* What each of `ncells` consecutive groups of `group` chunks holds (see
+ * ca_core_cells), under the lock or, for "hint", read while others work. */
+void ca_sync_arena_cells(ca_sync_arena *a, size_t group, ca_core_cell *cells, size_t ncells);
+
+/* Up to `max` live blocks from chunk `from` on (see ca_core_blocks), under
+ * the lock (held for this one call) or, for "hint", read while others work. */
+size_t ca_sync_arena_blocks(ca_sync_arena *a, size_t from, ca_core_block *out, size_t max,
+                            size_t *next);
 
 /* Figures: counters summed over every context, and one scan of the map
  * (under the lock, or, for "hint", a snapshot while others work). */
