@@ -84,6 +84,17 @@ typedef enum ca_fault {
 /* The chunk size an arena gets when its config says 0. */
 #define CA_DEFAULT_CHUNK_SIZE 256
 
+/* Per-thread caches of an arena (ca_config.cache). */
+typedef enum ca_cache_mode {
+    CA_CACHE_DEFAULT = 0, /* configure's --enable-cache (on unless disabled), for an
+                           * arena of at least 1024 chunks; off below that */
+    CA_CACHE_ON,          /* on, whatever the arena's size */
+    CA_CACHE_OFF          /* off: every operation goes to the sync layer */
+} ca_cache_mode;
+
+/* The largest block a per-thread cache takes, in chunks (ca_config.cache_block). */
+#define CA_CACHE_BLOCK_CHUNKS_MAX 64
+
 /* How an arena is set up; zero everywhere means every default. */
 typedef struct ca_config {
     size_t chunk_size;   /* a power of two >= 16; 0: CA_DEFAULT_CHUNK_SIZE */
@@ -96,6 +107,13 @@ typedef struct ca_config {
                           * uses until it is destroyed, and all of the memory
                           * becomes chunks */
     size_t meta_len;
+    /* Per-thread caches (see "Per-thread caches" below). */
+    ca_cache_mode cache;  /* CA_CACHE_DEFAULT, CA_CACHE_ON or CA_CACHE_OFF */
+    size_t cache_block;   /* the largest block cached, in bytes: at most
+                           * CA_CACHE_BLOCK_CHUNKS_MAX chunks; 0: 16 KiB, or one
+                           * chunk if chunks are larger */
+    size_t cache_limit;   /* the most bytes all threads' caches of the arena hold
+                           * together; 0: a sixteenth of the arena's chunks */
 } ca_config;
 
 /* An arena's figures (ca_arena_stats). Chunk counts are in chunks. */
@@ -117,6 +135,12 @@ typedef struct ca_stats {
                                * changes no chunk and counts nowhere) */
     size_t shrinks_in_place;  /* ... that gave chunks back */
     size_t moves;             /* reallocs that had to allocate, copy and free */
+    /* Per-thread caches: what they hold now (counted neither in chunks_used
+     * nor in allocations; chunks_peak counts them), and how often an
+     * allocation they could serve was served from one. */
+    size_t chunks_cached;     /* chunks in blocks held in threads' caches */
+    size_t cache_hits;        /* allocations served from the thread's cache */
+    size_t cache_misses;      /* allocations of a cached size that went to the arena */
 } ca_stats;
 
 /* What the fault handler is told. */
@@ -337,11 +361,12 @@ const char *ca_lock_name(ca_lock lock);
 #define CA_PRIVATE_OBJECT_BYTES 1024
 
 /* An upper bound, in bytes, on the bookkeeping of nchunks chunks under any
- * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts,
- * summaries, and 8 KiB of per-thread slots and alignment. The library
- * checks at set-up that the real need fits. */
+ * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts, 1
+ * bit a chunk for blocks held in per-thread caches, summaries, and 8 KiB
+ * of per-thread slots and alignment. The library checks at set-up that the
+ * real need fits. */
 #define CA_PRIVATE_META_BOUND(n) \
-    ((size_t)(n) / 4u + (size_t)(n) / 8u + (size_t)(n) / 64u + 8192u + 64u)
+    ((size_t)(n) / 4u + (size_t)(n) / 4u + (size_t)(n) / 64u + 8192u + 128u)
 
 struct ca_arena_static_desc {
     const char *name;

@@ -10,7 +10,6 @@
 #include "sync/arena.h"
 
 #include <assert.h>
-#include <sched.h>
 #include <string.h>
 
 #define RLX memory_order_relaxed
@@ -82,6 +81,7 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *bas
     }
     ca_core_ctx_init(&a->ctx, 0);
     atomic_init(&a->peak, (size_t)0);
+    a->caches = false; /* until a cache is set up in front (ca_cache_init) */
     return CA_CORE_OK;
 }
 
@@ -178,28 +178,28 @@ void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_s
     return ca_sync_arena_alloc_room(a, size, align, 0, status);
 }
 
-void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
-                               ca_core_status *status)
+/* The core's allocation through x (entered), searching again after each
+ * lost race (the hint layer decides when to look elsewhere). */
+HOT void *alloc_in(ca_sync_arena *a, ca_core_ctx *x, size_t size, size_t align, size_t room,
+                   ca_core_status *status)
 {
-    ca_core_ctx *x = enter(a);
     void *p;
     for (unsigned lost = 0;;) {
         p = ca_core_alloc_room(&a->core, x, size, align, room, shared(a), status);
         if (*status != CA_CORE_RETRY)
             break;
-        /* Another thread took the run first: the core moved the hint past
-         * it. After a few lost races in a row, move to another part of the
-         * arena and let the others run: a thread that owes a summary its
-         * correction may be preempted, and the run will keep looking free
-         * until it runs again. */
-        if (++lost % CA_SYNC_HINT_RETRIES == 0) {
-            x->hint = (x->hint + (size_t)((a->core.nchunks * 0x9E3779B9ull) >> 32)) %
-                      a->core.nchunks;
-            sched_yield();
-        }
+        ca_sync_hint_lost(&a->hint, x, ++lost);
     }
     if (p)
         note_chunks(a, x, true);
+    return p;
+}
+
+void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                               ca_core_status *status)
+{
+    ca_core_ctx *x = enter(a);
+    void *p = alloc_in(a, x, size, align, room, status);
     leave(a, x);
     return p;
 }
@@ -284,7 +284,10 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     ca_core_usage u;
     ca_core_ctx *x = shared(a) ? NULL : enter(a);
     tally(a, &t);
-    ca_core_scan(&a->core, &u, shared(a));
+    if (a->caches)
+        ca_core_scan_cached(&a->core, &u, shared(a));
+    else
+        ca_core_scan(&a->core, &u, shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     if (x)
         leave(a, x);
@@ -309,12 +312,8 @@ void ca_sync_arena_reset(ca_sync_arena *a)
     ca_core_reset(&a->core);
     for (size_t i = 0; i < n; i++)
         ca_core_ctx_forget_live(ctxs[i]);
-    if (shared(a)) {
-        for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-            a->hint.slots[i].published = 0;
-        a->hint.overflow_published = 0;
-        atomic_store_explicit(&a->hint.published, (size_t)0, RLX);
-    }
+    if (shared(a))
+        ca_sync_hint_reset(&a->hint);
 }
 
 const char *ca_sync_arena_check(ca_sync_arena *a)
@@ -322,4 +321,34 @@ const char *ca_sync_arena_check(ca_sync_arena *a)
     ca_core_tally t;
     tally(a, &t);
     return ca_core_check(&a->core, &t);
+}
+
+/* ---- batches for the per-thread caches (cache/cache.h) ---- */
+
+size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size_t n,
+                                 ca_core_status *status)
+{
+    ca_core_ctx *x = enter(a);
+    size_t got = 0;
+    while (got < n && (out[got] = alloc_in(a, x, size, 0, 0, status)) != NULL)
+        got++;
+    /* The bytes asked for count once: the blocks beyond the first are
+     * counted when a cache hands them out (cache/cache.c). */
+    if (got > 1)
+        atomic_store_explicit(&x->tally.requested,
+                              atomic_load_explicit(&x->tally.requested, RLX) - (got - 1) * size,
+                              RLX);
+    leave(a, x);
+    return got;
+}
+
+void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, size_t chunks)
+{
+    if (n == 0)
+        return;
+    ca_core_ctx *x = enter(a);
+    for (size_t i = 0; i < n; i++)
+        ca_core_cache_drop(&a->core, x, blocks[i], chunks, shared(a));
+    note_chunks(a, x, false);
+    leave(a, x);
 }
