@@ -81,10 +81,13 @@ static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
 /* The caches of an arena of nchunks chunks of (1 << shift) bytes under
  * config c: the largest block cached (0: off) and the limit, in chunks. */
 static void cache_plan(const ca_config *c, size_t nchunks, unsigned shift, size_t *classes,
-                       size_t *limit)
+                       size_t *limit, bool *eager)
 {
-    bool on = c->cache == CA_CACHE_ON ||
-              (c->cache == CA_CACHE_DEFAULT && CA_CACHE_ENABLED && nchunks >= CA_CACHE_MIN_CHUNKS);
+    /* configure --with-cache: CA_CACHE_DEFAULT_MODE is 0 (no), 1 (shared:
+     * from a second thread on) or 2 (always: from the first operation). */
+    bool on = c->cache == CA_CACHE_ON || (c->cache == CA_CACHE_DEFAULT && CA_CACHE_DEFAULT_MODE &&
+                                          nchunks >= CA_CACHE_MIN_CHUNKS);
+    *eager = c->cache == CA_CACHE_ON || CA_CACHE_DEFAULT_MODE == 2;
     size_t block = c->cache_block ? c->cache_block : CA_CACHE_DEFAULT_BLOCK;
     *classes = on ? ((block - 1) >> shift) + 1 : 0;
     if (*classes > CA_CACHE_BLOCK_CHUNKS_MAX) /* the default block, of 16-byte chunks */
@@ -124,8 +127,9 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
     if (st != CA_CORE_OK)
         return st;
     size_t classes, limit;
-    cache_plan(config, nchunks, shift, &classes, &limit);
-    ca_cache_init(&a->cache, &a->sync, classes, limit);
+    bool eager;
+    cache_plan(config, nchunks, shift, &classes, &limit, &eager);
+    ca_cache_init(&a->cache, &a->sync, classes, limit, eager);
     a->lock = lock_of(kind);
     a->is_static = is_static;
     a->registered = false;

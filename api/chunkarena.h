@@ -86,9 +86,11 @@ typedef enum ca_fault {
 
 /* Per-thread caches of an arena (ca_config.cache). */
 typedef enum ca_cache_mode {
-    CA_CACHE_DEFAULT = 0, /* configure's --enable-cache (on unless disabled), for an
-                           * arena of at least 1024 chunks; off below that */
-    CA_CACHE_ON,          /* on, whatever the arena's size */
+    CA_CACHE_DEFAULT = 0, /* configure's --with-cache: by default, in an arena of at
+                           * least 1024 chunks, on once a second thread uses the
+                           * arena (a lone thread's blocks go where they would
+                           * without caches); off in smaller arenas */
+    CA_CACHE_ON,          /* on from the first operation, whatever the arena's size */
     CA_CACHE_OFF          /* off: every operation goes to the sync layer */
 } ca_cache_mode;
 

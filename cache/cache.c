@@ -89,6 +89,16 @@ static inline size_t chunks_for(const ca_core *c, size_t size)
     return ((size - (size != 0)) >> c->shift) + 1;
 }
 
+/* Whether the caches keep blocks yet (see ca_cache_init). Acquire: pairs
+ * with the release store of ca_sync_arena_set_flag, so a free that sees
+ * the caches on also sees every plain free that ran before they were
+ * switched on (under a lock: the plain free re-reads it under the lock,
+ * ca_sync_arena_free_unless). On x86-64 a plain load. */
+static inline bool engaged(ca_cache *k)
+{
+    return atomic_load_explicit(&k->engaged, memory_order_acquire);
+}
+
 /* Whether k is alive with this generation. Caller holds live_mutex. */
 static bool is_live(const ca_cache *k, uint64_t generation)
 {
@@ -98,8 +108,9 @@ static bool is_live(const ca_cache *k, uint64_t generation)
     return false;
 }
 
-void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit)
+void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, bool eager)
 {
+    atomic_init(&k->engaged, eager);
     k->sync = s;
     k->classes = classes > CA_CACHE_MAX_CLASSES ? CA_CACHE_MAX_CLASSES : classes;
     k->limit = limit;
@@ -289,8 +300,14 @@ static rec *first_use(ca_cache *k)
     r->next = k->recs;
     if (k->recs)
         k->recs->prev = r;
+    bool second = k->recs != NULL && !engaged(k);
     k->recs = r;
     pthread_mutex_unlock(&live_mutex);
+    /* A second thread: from now on the caches keep blocks. Switched on
+     * under the layer's lock, which orders it against the plain frees
+     * (ca_cache_free). */
+    if (second)
+        ca_sync_arena_set_flag(k->sync, &k->engaged);
     e->k = k;
     e->generation = k->generation;
     e->r = r;
@@ -359,9 +376,10 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
     ca_core *c = &k->sync->core;
     rec *r = NULL;
     void *p = NULL;
+    bool tried = false; /* the arena was searched once, and found no room */
     if (k->classes && room == 0 && align <= ca_core_chunk_size(c) && !(align & (align - 1))) {
         size_t n = chunks_for(c, size);
-        if (n <= k->classes && (r = mine(k)) != NULL) {
+        if (n <= k->classes && (r = mine(k)) != NULL && engaged(k)) {
             mag *g = &r->mags[n - 1];
             if (g->n) {
                 p = g->b[--g->n];
@@ -377,13 +395,15 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
             p = refill(k, r, n, size, status);
             if (p || *status != CA_CORE_NOMEM)
                 return p;
+            tried = true;
         }
     }
-    if (!r) {
+    if (!tried) {
         p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
         if (p || *status != CA_CORE_NOMEM || !k->classes)
             goto done;
-        r = find(k);
+        if (!r)
+            r = find(k);
     }
     /* No room: this thread's cached blocks go back, and one more try. */
     if (r && atomic_load_explicit(&r->held, RLX)) {
@@ -401,6 +421,18 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
 {
     if (!k->classes)
         return ca_sync_arena_free(k->sync, p);
+    rec *r = mine(k); /* a thread that only frees counts as a user too */
+    if (!engaged(k) && !shared(k)) {
+        /* Not caching yet, under a lock: the plain free, under the lock,
+         * unless the caches were switched on meanwhile (they are switched
+         * on under the lock too, so no cached put can race with it). */
+        ca_core_status st = ca_sync_arena_free_unless(k->sync, p, &k->engaged);
+        if (st != CA_CORE_RETRY)
+            return st;
+    }
+    /* Every other free of a block the caches could hold claims its bit
+     * first, kept or not: so the bit alone decides two frees of one
+     * block. */
     size_t n;
     ca_core_status st = ca_core_cache_put(&k->sync->core, p, k->classes, &n);
     if (st == CA_CORE_NOMEM) /* live, but not a block the cache takes */
@@ -408,8 +440,7 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
     if (st != CA_CORE_OK)
         return st;
     /* The block is ours (its bit set): into the magazine, or back. */
-    rec *r = mine(k);
-    if (r) {
+    if (r && engaged(k)) {
         mag *g = &r->mags[n - 1];
         if (g->n == rounds(n)) {
             flush(k, r, n, batch(n));

@@ -69,6 +69,11 @@ typedef struct ca_cache {
     size_t thread_cap; /* most chunks one thread's cache holds */
     size_t quantum;    /* chunks of quota a record reserves or returns at once */
     uint64_t generation; /* unique per init in this process */
+    /* The caches keep blocks: from the start (eager), or from the moment a
+     * second thread makes a record. Until then a lone thread's operations
+     * go to the layer and its blocks land where next fit puts them, as
+     * without caches. Set once, never cleared (relaxed). */
+    _Atomic bool engaged;
     /* Quota handed out to records (chunks): at most `limit`. RMW once a
      * quantum, relaxed: it is a counter, it orders nothing. */
     _Atomic size_t reserved;
@@ -93,8 +98,9 @@ typedef struct ca_cache_figures {
 
 /* Set up k in front of the (set up) sync arena s: caching blocks of up to
  * `classes` chunks (0: off; at most CA_CACHE_MAX_CLASSES), all threads
- * together at most `limit` chunks. Takes the process-wide mutex. */
-void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit);
+ * together at most `limit` chunks; from the first operation if `eager`,
+ * else once a second thread uses the arena. Takes the process-wide mutex. */
+void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, bool eager);
 
 /* Give every record's blocks back and free every record (the arena quiet),
  * and take k off the live list: no thread exit touches it afterwards. */

@@ -352,3 +352,25 @@ void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, 
     note_chunks(a, x, false);
     leave(a, x);
 }
+
+ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool *flag)
+{
+    ca_core_ctx *x = enter(a);
+    ca_core_status st = CA_CORE_RETRY;
+    if (!atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
+        st = ca_core_free(&a->core, x, p, shared(a));
+        if (st == CA_CORE_OK)
+            note_chunks(a, x, false);
+    }
+    leave(a, x);
+    return st;
+}
+
+void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag)
+{
+    ca_core_ctx *x = enter(a);
+    /* release: pairs with an acquire load of the flag outside the lock,
+     * so whoever sees it set sees what the lock's earlier holders did */
+    atomic_store_explicit(flag, true, memory_order_release);
+    leave(a, x);
+}

@@ -133,4 +133,13 @@ size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size
  * cache owns, and clear their cached bits (ca_core_cache_drop). */
 void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, size_t chunks);
 
+/* Under a lock: free p as ca_sync_arena_free does unless *flag is set
+ * (then CA_CORE_RETRY, nothing changed), the flag read under the lock. */
+ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool *flag);
+
+/* Set *flag under the lock: every free_unless that read it clear has
+ * returned, every later one sees it set. (Under "hint", with no lock, a
+ * plain store: no ordering.) */
+void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag);
+
 #endif /* CA_SYNC_ARENA_H */
