@@ -338,6 +338,11 @@ size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size
         atomic_store_explicit(&x->tally.requested,
                               atomic_load_explicit(&x->tally.requested, RLX) - (got - 1) * size,
                               RLX);
+    /* A block beyond the first that found no room is no failure of the
+     * caller's: it has its block. */
+    if (got > 0 && *status == CA_CORE_NOMEM)
+        atomic_store_explicit(&x->tally.failures,
+                              atomic_load_explicit(&x->tally.failures, RLX) - 1, RLX);
     leave(a, x);
     return got;
 }
