@@ -58,6 +58,7 @@ typedef struct entry {
 static CA_TLS entry *table; /* malloc'd, grows: no limit on arenas per thread */
 static CA_TLS size_t table_len, table_cap;
 static CA_TLS entry *recent; /* the entry used last: checked first */
+static CA_TLS char me;       /* its address names the thread (lone) */
 
 static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
 static ca_cache *live_head;          /* guarded by live_mutex */
@@ -99,6 +100,30 @@ static inline bool engaged(ca_cache *k)
     return atomic_load_explicit(&k->engaged, memory_order_acquire);
 }
 
+/* Switch k's caches on (a second thread), under the layer's lock. */
+static void engage(ca_cache *k)
+{
+    ca_sync_arena_set_flag(k->sync, &k->engaged);
+}
+
+/* Whether the calling thread is the only one that has used k so far (then
+ * the caches stay off: see ca_cache_init); the first to ask claims k, any
+ * other switches the caches on. A thread's name is the address of its
+ * `me`: a later thread may get the same address, and is then taken for
+ * the same, which it may, since the two never ran on k at once. Relaxed:
+ * the CAS only picks one first thread; engage orders the rest. */
+static inline bool lone(ca_cache *k)
+{
+    void *first = atomic_load_explicit(&k->first, RLX);
+    if (first == &me)
+        return true;
+    if (first == NULL &&
+        atomic_compare_exchange_strong_explicit(&k->first, &first, (void *)&me, RLX, RLX))
+        return true;
+    engage(k);
+    return false;
+}
+
 /* Whether k is alive with this generation. Caller holds live_mutex. */
 static bool is_live(const ca_cache *k, uint64_t generation)
 {
@@ -111,6 +136,7 @@ static bool is_live(const ca_cache *k, uint64_t generation)
 void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, bool eager)
 {
     atomic_init(&k->engaged, eager);
+    atomic_init(&k->first, NULL);
     k->sync = s;
     k->classes = classes > CA_CACHE_MAX_CLASSES ? CA_CACHE_MAX_CLASSES : classes;
     k->limit = limit;
@@ -300,14 +326,8 @@ static rec *first_use(ca_cache *k)
     r->next = k->recs;
     if (k->recs)
         k->recs->prev = r;
-    bool second = k->recs != NULL && !engaged(k);
     k->recs = r;
     pthread_mutex_unlock(&live_mutex);
-    /* A second thread: from now on the caches keep blocks. Switched on
-     * under the layer's lock, which orders it against the plain frees
-     * (ca_cache_free). */
-    if (second)
-        ca_sync_arena_set_flag(k->sync, &k->engaged);
     e->k = k;
     e->generation = k->generation;
     e->r = r;
@@ -377,9 +397,10 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
     rec *r = NULL;
     void *p = NULL;
     bool tried = false; /* the arena was searched once, and found no room */
-    if (k->classes && room == 0 && align <= ca_core_chunk_size(c) && !(align & (align - 1))) {
+    if (k->classes && room == 0 && align <= ca_core_chunk_size(c) && !(align & (align - 1)) &&
+        (engaged(k) || !lone(k))) {
         size_t n = chunks_for(c, size);
-        if (n <= k->classes && (r = mine(k)) != NULL && engaged(k)) {
+        if (n <= k->classes && (r = mine(k)) != NULL) {
             mag *g = &r->mags[n - 1];
             if (g->n) {
                 p = g->b[--g->n];
@@ -421,8 +442,8 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
 {
     if (!k->classes)
         return ca_sync_arena_free(k->sync, p);
-    rec *r = mine(k); /* a thread that only frees counts as a user too */
-    if (!engaged(k) && !shared(k)) {
+    bool on = engaged(k) || !lone(k); /* a thread that only frees counts too */
+    if (!on && !shared(k)) {
         /* Not caching yet, under a lock: the plain free, under the lock,
          * unless the caches were switched on meanwhile (they are switched
          * on under the lock too, so no cached put can race with it). */
@@ -440,7 +461,8 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
     if (st != CA_CORE_OK)
         return st;
     /* The block is ours (its bit set): into the magazine, or back. */
-    if (r && engaged(k)) {
+    rec *r = on ? mine(k) : NULL;
+    if (r) {
         mag *g = &r->mags[n - 1];
         if (g->n == rounds(n)) {
             flush(k, r, n, batch(n));

@@ -70,10 +70,14 @@ typedef struct ca_cache {
     size_t quantum;    /* chunks of quota a record reserves or returns at once */
     uint64_t generation; /* unique per init in this process */
     /* The caches keep blocks: from the start (eager), or from the moment a
-     * second thread makes a record. Until then a lone thread's operations
+     * second thread operates on the arena. Until then a lone thread's operations
      * go to the layer and its blocks land where next fit puts them, as
-     * without caches. Set once, never cleared (relaxed). */
+     * without caches. Set once, never cleared (release, under the layer's
+     * lock; read with acquire: cache.c, engaged). */
     _Atomic bool engaged;
+    /* The first thread that used the arena (the address of a thread-local
+     * of its), while the caches are off (cache.c, lone). */
+    _Atomic(void *) first;
     /* Quota handed out to records (chunks): at most `limit`. RMW once a
      * quantum, relaxed: it is a counter, it orders nothing. */
     _Atomic size_t reserved;
