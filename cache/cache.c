@@ -101,7 +101,7 @@ static inline bool engaged(ca_cache *k)
 }
 
 /* Switch k's caches on (a second thread), under the layer's lock. */
-static void engage(ca_cache *k)
+static __attribute__((noinline, cold)) void engage(ca_cache *k)
 {
     ca_sync_arena_set_flag(k->sync, &k->engaged);
 }
@@ -112,7 +112,7 @@ static void engage(ca_cache *k)
  * `me`: a later thread may get the same address, and is then taken for
  * the same, which it may, since the two never ran on k at once. Relaxed:
  * the CAS only picks one first thread; engage orders the rest. */
-static inline bool lone(ca_cache *k)
+static inline __attribute__((always_inline)) bool lone(ca_cache *k)
 {
     void *first = atomic_load_explicit(&k->first, RLX);
     if (first == &me)
@@ -391,14 +391,16 @@ static void *refill(ca_cache *k, rec *r, size_t n, size_t size, ca_core_status *
     return got[0];
 }
 
-void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_core_status *status)
+/* An allocation with the caches in play (engaged, or about to be). Out of
+ * line: the lone thread's path below stays a few instructions. */
+static __attribute__((noinline)) void *cached_alloc(ca_cache *k, size_t size, size_t align,
+                                                    size_t room, ca_core_status *status)
 {
     ca_core *c = &k->sync->core;
     rec *r = NULL;
     void *p = NULL;
     bool tried = false; /* the arena was searched once, and found no room */
-    if (k->classes && room == 0 && align <= ca_core_chunk_size(c) && !(align & (align - 1)) &&
-        (engaged(k) || !lone(k))) {
+    if (room == 0 && align <= ca_core_chunk_size(c) && !(align & (align - 1))) {
         size_t n = chunks_for(c, size);
         if (n <= k->classes && (r = mine(k)) != NULL) {
             mag *g = &r->mags[n - 1];
@@ -421,7 +423,7 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
     }
     if (!tried) {
         p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
-        if (p || *status != CA_CORE_NOMEM || !k->classes)
+        if (p || *status != CA_CORE_NOMEM)
             goto done;
         if (!r)
             r = find(k);
@@ -433,27 +435,27 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
         p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
     }
 done:
-    if (p && k->classes && shared(k))
+    if (p && shared(k))
         settle(k, p);
     return p;
 }
 
-ca_core_status ca_cache_free(ca_cache *k, void *p)
+void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_core_status *status)
 {
-    if (!k->classes)
-        return ca_sync_arena_free(k->sync, p);
-    bool on = engaged(k) || !lone(k); /* a thread that only frees counts too */
-    if (!on && !shared(k)) {
-        /* Not caching yet, under a lock: the plain free, under the lock,
-         * unless the caches were switched on meanwhile (they are switched
-         * on under the lock too, so no cached put can race with it). */
-        ca_core_status st = ca_sync_arena_free_unless(k->sync, p, &k->engaged);
-        if (st != CA_CORE_RETRY)
-            return st;
-    }
-    /* Every other free of a block the caches could hold claims its bit
-     * first, kept or not: so the bit alone decides two frees of one
-     * block. */
+    /* No caches, or a lone thread's (see ca_cache_init): the layer, as
+     * without caches. Such a thread holds no cached block to give back, and
+     * no bit can be left set by another thread's drop. */
+    if (!k->classes || (!engaged(k) && lone(k)))
+        return ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+    return cached_alloc(k, size, align, room, status);
+}
+
+/* A free with the caches in play, or under "hint" (out of line, as
+ * cached_alloc). Every free of a block the caches could hold claims its
+ * bit first, kept or not: so the bit alone decides two frees of one
+ * block. */
+static __attribute__((noinline)) ca_core_status cached_free(ca_cache *k, void *p, bool on)
+{
     size_t n;
     ca_core_status st = ca_core_cache_put(&k->sync->core, p, k->classes, &n);
     if (st == CA_CORE_NOMEM) /* live, but not a block the cache takes */
@@ -477,6 +479,23 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
     }
     ca_sync_arena_drop_cached(k->sync, &p, 1, n);
     return CA_CORE_OK;
+}
+
+ca_core_status ca_cache_free(ca_cache *k, void *p)
+{
+    if (!k->classes)
+        return ca_sync_arena_free(k->sync, p);
+    bool on = engaged(k) || !lone(k); /* a thread that only frees counts too */
+    if (!on && !shared(k)) {
+        /* A lone thread under a lock: the plain free, under the lock,
+         * unless the caches were switched on meanwhile (they are switched
+         * on under the lock too, so no cached put can race with it). */
+        ca_core_status st = ca_sync_arena_free_unless(k->sync, p, &k->engaged);
+        if (st != CA_CORE_RETRY)
+            return st;
+        on = true;
+    }
+    return cached_free(k, p, on);
 }
 
 /* ---- upkeep ---- */
