@@ -443,10 +443,15 @@ done:
 void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_core_status *status)
 {
     /* No caches, or a lone thread's (see ca_cache_init): the layer, as
-     * without caches. Such a thread holds no cached block to give back, and
-     * no bit can be left set by another thread's drop. */
-    if (!k->classes || (!engaged(k) && lone(k)))
-        return ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+     * without caches. Such a thread holds no cached block to give back. */
+    if (!k->classes || (!engaged(k) && lone(k))) {
+        void *p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+        /* A second thread may have switched the caches on meanwhile, and
+         * dropped a block whose first chunk we just claimed. */
+        if (p && k->classes && shared(k) && engaged(k))
+            settle(k, p);
+        return p;
+    }
     return cached_alloc(k, size, align, room, status);
 }
 
