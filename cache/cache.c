@@ -345,13 +345,15 @@ static inline rec *mine(ca_cache *k)
 
 /* ---- allocation and free ---- */
 
-/* Under "hint": a block just claimed may start at a chunk whose cached bit
- * another thread's drop has not cleared yet (ca_core_cache_drop releases
- * the chunks, then clears the bit). Wait for the clear before the block is
- * handed out or cached: the dropping thread is between two steps of one
+/* A block just claimed may start at a chunk whose cached bit is set for a
+ * moment: under "hint" by another thread's drop that has released the
+ * chunks and not yet cleared the bit (ca_core_cache_drop); under any layer
+ * by a late free that won the bit of a block dropped already and is about
+ * to give it back (ca_core_cache_put). Wait for the clear before the block
+ * is handed out or cached: the other thread is between two steps of one
  * call, with no wait between them. The relaxed load cannot see the bit
- * older than its set: the set happens-before the drop's release CAS, which
- * our claim's CAS read. */
+ * older than its set: the set happens-before the release of the chunks,
+ * which our claim read. */
 static inline void settle(ca_cache *k, void *p)
 {
     ca_core *c = &k->sync->core;
@@ -380,8 +382,7 @@ static void *refill(ca_cache *k, rec *r, size_t n, size_t size, ca_core_status *
     *status = CA_CORE_OK; /* a short batch is still one for the caller */
     ca_core *c = &k->sync->core;
     for (size_t i = 0; i < m; i++)
-        if (shared(k))
-            settle(k, got[i]);
+        settle(k, got[i]);
     for (size_t i = m; i-- > 1;) { /* the lowest address popped first */
         ca_core_cache_mark(c, got[i]);
         g->b[g->n++] = got[i];
@@ -435,7 +436,7 @@ static __attribute__((noinline)) void *cached_alloc(ca_cache *k, size_t size, si
         p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
     }
 done:
-    if (p && shared(k))
+    if (p)
         settle(k, p);
     return p;
 }
@@ -448,7 +449,7 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
         void *p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
         /* A second thread may have switched the caches on meanwhile, and
          * dropped a block whose first chunk we just claimed. */
-        if (p && k->classes && shared(k) && engaged(k))
+        if (p && k->classes && engaged(k))
             settle(k, p);
         return p;
     }

@@ -1233,6 +1233,15 @@ ca_core_status ca_core_cache_put(ca_core *c, void *p, size_t most, size_t *n)
     _Atomic uint64_t *w = cached_word(c, p, &bit);
     if (atomic_fetch_or_explicit(w, bit, memory_order_acq_rel) & bit)
         return CA_CORE_NOTALLOC; /* another free took it first */
+    /* Won, but maybe late: another free may have taken the block after our
+     * locate and dropped it (released the chunks, then cleared the bit)
+     * before our fetch_or. Its clear is a release that our RMW acquired, so
+     * the released first chunk is seen: then the block was freed already,
+     * and the bit goes back. */
+    if (ca_map_state(ld(&c->map[s >> WSHIFT], true), (unsigned)(s & 31)) == CA_MAP_FREE) {
+        atomic_fetch_and_explicit(w, ~bit, memory_order_release);
+        return CA_CORE_NOTALLOC;
+    }
     *n = e - s + 1;
     return CA_CORE_OK;
 }
