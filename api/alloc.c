@@ -1,8 +1,10 @@
 /*
  * api/alloc.c — allocation in the spirit of malloc, and the fault handler.
  *
- * Every function here is a thin shell over the sync arena (sync/arena.h):
- * check the arena is usable, run the operation (the layer locks inside it),
+ * Every function here is a thin shell over the per-thread caches
+ * (cache/cache.h: allocation and free) and the sync arena (sync/arena.h:
+ * the rest): check the arena is usable, run the operation (the layer
+ * locks inside it),
  * translate the core's status into errno or a fault. Faults are reported
  * after the operation returned, so the handler never runs with a lock of
  * the library held. Thread safety: see api/chunkarena.h.
@@ -85,7 +87,7 @@ static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
         return NULL;
     }
     ca_core_status st;
-    void *p = ca_sync_arena_alloc(&a->sync, size, align, &st);
+    void *p = ca_cache_alloc(&a->cache, size, align, 0, &st);
     if (!p)
         errno = st == CA_CORE_BADALIGN ? EINVAL : ENOMEM;
     return p;
@@ -134,8 +136,8 @@ void *ca_calloc(ca_arena *a, size_t n, size_t size)
 static void *move_target(ca_arena *a, size_t align, size_t size)
 {
     ca_core_status st;
-    void *q = ca_sync_arena_alloc_room(&a->sync, size, align,
-                                       size < MOVE_ROOM_MIN ? MOVE_ROOM_MIN : size, &st);
+    void *q = ca_cache_alloc(&a->cache, size, align, size < MOVE_ROOM_MIN ? MOVE_ROOM_MIN : size,
+                             &st);
     if (!q)
         errno = ENOMEM;
     return q;
@@ -183,7 +185,7 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     if (!q)
         return NULL; /* errno ENOMEM; p untouched */
     memcpy(q, p, old < size ? old : size);
-    (void)ca_sync_arena_free(&a->sync, p);
+    (void)ca_cache_free(&a->cache, p);
     atomic_fetch_add_explicit(&a->moves, 1, memory_order_relaxed);
     return q;
 }
@@ -226,7 +228,7 @@ ca_fault ca_free_checked(ca_arena *a, void *p)
         return CA_FAULT_NONE;
     if (!a || !ca_api_ready(a))
         return CA_FAULT_FOREIGN;
-    return ca_api_fault_of(ca_sync_arena_free(&a->sync, p));
+    return ca_api_fault_of(ca_cache_free(&a->cache, p));
 }
 
 void ca_free(ca_arena *a, void *p)
@@ -237,7 +239,7 @@ void ca_free(ca_arena *a, void *p)
         ca_api_report(a, p, CA_FAULT_FOREIGN, "ca_free");
         return;
     }
-    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    ca_core_status st = ca_cache_free(&a->cache, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free");
 }
@@ -251,7 +253,7 @@ void ca_free_any(void *p)
         ca_api_report(NULL, p, CA_FAULT_FOREIGN, "ca_free_any");
         return;
     }
-    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    ca_core_status st = ca_cache_free(&a->cache, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free_any");
 }

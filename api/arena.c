@@ -74,7 +74,25 @@ static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
         out->fit_window = CA_CORE_DEFAULT_WINDOW;
     *shift = shift_of(out->chunk_size);
     return *shift != 0 && (unsigned)out->lock <= (unsigned)CA_LOCK_HINT &&
-           out->fit_window <= CA_CORE_MAX_WINDOW;
+           out->fit_window <= CA_CORE_MAX_WINDOW && (unsigned)out->cache <= (unsigned)CA_CACHE_OFF &&
+           (out->cache_block >> *shift) <= CA_CACHE_BLOCK_CHUNKS_MAX;
+}
+
+/* The caches of an arena of nchunks chunks of (1 << shift) bytes under
+ * config c: the largest block cached (0: off) and the limit, in chunks. */
+static void cache_plan(const ca_config *c, size_t nchunks, unsigned shift, size_t *classes,
+                       size_t *limit, bool *eager)
+{
+    /* configure --with-cache: CA_CACHE_DEFAULT_MODE is 0 (no), 1 (shared:
+     * from a second thread on) or 2 (always: from the first operation). */
+    bool on = c->cache == CA_CACHE_ON || (c->cache == CA_CACHE_DEFAULT && CA_CACHE_DEFAULT_MODE &&
+                                          nchunks >= CA_CACHE_MIN_CHUNKS);
+    *eager = c->cache == CA_CACHE_ON || CA_CACHE_DEFAULT_MODE == 2;
+    size_t block = c->cache_block ? c->cache_block : CA_CACHE_DEFAULT_BLOCK;
+    *classes = on ? ((block - 1) >> shift) + 1 : 0;
+    if (*classes > CA_CACHE_BLOCK_CHUNKS_MAX) /* the default block, of 16-byte chunks */
+        *classes = CA_CACHE_BLOCK_CHUNKS_MAX;
+    *limit = c->cache_limit ? c->cache_limit >> shift : nchunks / CA_CACHE_SHARE;
 }
 
 /* All the bookkeeping of n chunks under `kind` (ca_core_meta_fn). */
@@ -102,12 +120,16 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
  * afterwards. Returns a core status (OK or a refusal). */
 static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, void *base,
                              size_t nchunks, unsigned shift, void *sync_meta, unsigned window,
-                             bool is_static)
+                             bool is_static, const ca_config *config)
 {
     ca_core_status st =
         ca_sync_arena_init(&a->sync, kind, base, nchunks, shift, sync_meta, window);
     if (st != CA_CORE_OK)
         return st;
+    size_t classes, limit;
+    bool eager;
+    cache_plan(config, nchunks, shift, &classes, &limit, &eager);
+    ca_cache_init(&a->cache, &a->sync, classes, limit, eager);
     a->lock = lock_of(kind);
     a->is_static = is_static;
     a->registered = false;
@@ -169,7 +191,8 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         errno = EEXIST;
         return NULL;
     }
-    ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false);
+    ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false,
+                              &c);
     if (st == CA_CORE_OK) {
         atomic_store_explicit(&a->state, CA_STATE_READY, memory_order_release);
         ca_registry_add(a);
@@ -193,13 +216,16 @@ int ca_arena_destroy(ca_arena *a)
         return -1;
     }
     /* The scan needs no registry lock: no operation may run on the arena
-     * now (and the last free must have returned), as the header says. */
+     * now (and the last free must have returned), as the header says.
+     * Cached blocks are not the program's allocations: they go back once
+     * destroy is sure to go ahead (a refusal changes nothing). */
     ca_sync_stats s;
-    ca_sync_arena_stats(&a->sync, &s);
+    ca_sync_arena_stats(&a->sync, &s); /* cached blocks not counted */
     if (s.allocations > 0) {
         errno = EBUSY;
         return -1;
     }
+    ca_cache_drain_all(&a->cache);
     ca_registry_lock();
     if (atomic_load_explicit(&a->state, memory_order_relaxed) != CA_STATE_READY) {
         ca_registry_unlock(); /* destroyed meanwhile by another call */
@@ -210,6 +236,7 @@ int ca_arena_destroy(ca_arena *a)
     atomic_store_explicit(&a->state, CA_STATE_GONE, memory_order_relaxed);
     ca_registry_unlock();
     ca_registry_wait_readers();
+    ca_cache_fini(&a->cache);
     ca_sync_arena_fini(&a->sync);
     return 0;
 }
@@ -217,7 +244,7 @@ int ca_arena_destroy(ca_arena *a)
 void ca_arena_reset(ca_arena *a)
 {
     if (a && ca_api_ready(a))
-        ca_sync_arena_reset(&a->sync);
+        ca_cache_reset(&a->cache); /* every thread's caches, then the sync arena */
 }
 
 ca_arena *ca_arena_find(const char *name)
@@ -277,8 +304,9 @@ static int set_up_static(struct ca_arena_static *s)
         (unsigned)d->lock > (unsigned)CA_LOCK_HINT ||
         d->meta_len < ca_sync_meta_size(kind, d->nchunks))
         return CA_STATE_BROKEN;
+    static const ca_config defaults = {0};
     ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
-                               CA_CORE_DEFAULT_WINDOW, true);
+                               CA_CORE_DEFAULT_WINDOW, true, &defaults);
     return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
 }
 
@@ -351,5 +379,6 @@ void ca_arena_static_unregister(struct ca_arena_static *s)
     ca_registry_unlock();
     if (was)
         ca_registry_wait_readers();
+    ca_cache_fini(&a->cache);
     ca_sync_arena_fini(&a->sync);
 }

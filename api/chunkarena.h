@@ -39,9 +39,31 @@
  * of the memory, which no allocator can always catch) may be taken for
  * valid. Every other bad pointer is caught under every layer.
  *
+ * Per-thread caches: a thread keeps blocks it freed (up to 64 chunks each)
+ * in caches of its own per arena, and an allocation of that size on the
+ * same thread takes them back without the layer's lock; it goes to the
+ * arena once a batch. A cached block is freed as far as the program can
+ * tell: freeing, resizing or asking the size of it is a fault
+ * (CA_FAULT_NOT_ALLOCATED), exactly as for a freed block, under every
+ * layer; of two threads that free the same block at once, exactly one
+ * succeeds and the other is told CA_FAULT_NOT_ALLOCATED. A block may be
+ * freed on any thread; it goes to the freeing thread's cache. A thread
+ * that exits gives its caches back to every arena still alive. By default
+ * an arena of 1024 chunks or more starts caching once a second thread
+ * uses it (ca_config.cache). A CA_LOCK_NONE arena with caches: a thread's
+ * exit gives its cache back through the arena, so it counts as an
+ * operation on it.
+ *
  * Errors: functions that return a pointer return NULL and set errno; those
  * that return int return 0 on success and -1 with errno set. errno is left
  * alone on success.
+ *
+ * ENOMEM with caches: an allocation that finds no room gives the calling
+ * thread's cached blocks of that arena back and searches once more before
+ * it fails. At that moment other threads' caches may still hold blocks:
+ * at most ca_config.cache_limit bytes in all (a sixteenth of the arena by
+ * default), in blocks of at most ca_config.cache_block bytes; chunks_cached
+ * (ca_arena_stats) says how many.
  */
 #ifndef CHUNKARENA_H
 #define CHUNKARENA_H
@@ -84,6 +106,19 @@ typedef enum ca_fault {
 /* The chunk size an arena gets when its config says 0. */
 #define CA_DEFAULT_CHUNK_SIZE 256
 
+/* Per-thread caches of an arena (ca_config.cache). */
+typedef enum ca_cache_mode {
+    CA_CACHE_DEFAULT = 0, /* configure's --with-cache: by default, in an arena of at
+                           * least 1024 chunks, on once a second thread uses the
+                           * arena (a lone thread's blocks go where they would
+                           * without caches); off in smaller arenas */
+    CA_CACHE_ON,          /* on from the first operation, whatever the arena's size */
+    CA_CACHE_OFF          /* off: every operation goes to the sync layer */
+} ca_cache_mode;
+
+/* The largest block a per-thread cache takes, in chunks (ca_config.cache_block). */
+#define CA_CACHE_BLOCK_CHUNKS_MAX 64
+
 /* How an arena is set up; zero everywhere means every default. */
 typedef struct ca_config {
     size_t chunk_size;   /* a power of two >= 16; 0: CA_DEFAULT_CHUNK_SIZE */
@@ -96,6 +131,17 @@ typedef struct ca_config {
                           * uses until it is destroyed, and all of the memory
                           * becomes chunks */
     size_t meta_len;
+    /* Per-thread caches (see the top of this file): in arenas with
+     * caches, the caches of all threads together hold at most cache_limit
+     * bytes (each thread at most a quarter of it), in blocks of at most
+     * cache_block bytes; free and allocation of such blocks take the layer's
+     * lock about once a batch of 2 to 16 blocks. */
+    ca_cache_mode cache;  /* CA_CACHE_DEFAULT, CA_CACHE_ON or CA_CACHE_OFF */
+    size_t cache_block;   /* the largest block cached, in bytes: at most
+                           * CA_CACHE_BLOCK_CHUNKS_MAX chunks; 0: 16 KiB, or one
+                           * chunk if chunks are larger */
+    size_t cache_limit;   /* the most bytes all threads' caches of the arena hold
+                           * together; 0: a sixteenth of the arena's chunks */
 } ca_config;
 
 /* Size classes of free runs in ca_stats.free_run_histogram: class k holds
@@ -127,6 +173,12 @@ typedef struct ca_stats {
                                * Many short runs and a short longest run, with
                                * chunks free, is fragmentation; few free chunks
                                * at all is exhaustion */
+    /* Per-thread caches: what they hold now (counted neither in chunks_used
+     * nor in allocations; chunks_peak counts them), and how often an
+     * allocation they could serve was served from one. */
+    size_t chunks_cached;     /* chunks in blocks held in threads' caches */
+    size_t cache_hits;        /* allocations served from the thread's cache */
+    size_t cache_misses;      /* allocations of a cached size that went to the arena */
 } ca_stats;
 
 /* What the fault handler is told. */
@@ -214,12 +266,14 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
 
 /* Destroy an arena made by ca_arena_create: unregister it and give its
  * memory back to the caller. Fails with EBUSY while allocations are live
- * (ca_arena_reset first to discard them), EPERM for a static arena, EINVAL
- * for NULL. No operation on the arena may run meanwhile or afterwards;
+ * (ca_arena_reset first to discard them; blocks in threads' caches are not
+ * live allocations, and every thread's caches of the arena, running or
+ * exited, are let go of), EPERM for a static arena, EINVAL for NULL. No operation on the arena may run meanwhile or afterwards;
  * lookups that already found it finish safely first. */
 int ca_arena_destroy(ca_arena *arena);
 
-/* Free every allocation of the arena at once. No operation on the arena
+/* Free every allocation of the arena at once, and empty every thread's
+ * cache of it (running threads' and exited ones'). No operation on the arena
  * may run meanwhile, and no pointer into it may be used afterwards. The
  * figures of what is live go to 0; those of what happened (bytes requested,
  * failures, grows, shrinks, moves, the peak) keep counting. O(chunks / 32). */
@@ -268,7 +322,8 @@ const char *ca_arena_check(ca_arena *arena);
 /* Allocate `size` bytes, aligned to at least 16 (to the chunk size, in
  * fact). size 0 gives a unique pointer to one chunk. NULL with ENOMEM when
  * no run of free chunks fits (or size exceeds the arena), EINVAL for a NULL
- * arena. */
+ * arena. With caches, "no room" is after the calling thread's cached
+ * blocks went back (see ENOMEM at the top). */
 void *ca_alloc(ca_arena *arena, size_t size);
 
 /* As ca_alloc, aligned to `align`, a power of two (any: above the chunk
@@ -302,7 +357,9 @@ void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size);
 int ca_resize(ca_arena *arena, void *p, size_t size);
 
 /* Free the allocation at p (NULL: nothing). A bad p calls the fault
- * handler and changes nothing. */
+ * handler and changes nothing. In an arena with caches a block of up to
+ * cache_block bytes goes to the calling thread's cache (still allocated in
+ * the arena, counted in chunks_cached), else back to the arena. */
 void ca_free(ca_arena *arena, void *p);
 
 /* Free the allocation at p and return CA_FAULT_NONE, or return what is
@@ -437,11 +494,12 @@ const char *ca_lock_name(ca_lock lock);
 #define CA_PRIVATE_OBJECT_BYTES 1024
 
 /* An upper bound, in bytes, on the bookkeeping of nchunks chunks under any
- * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts,
- * summaries, and 8 KiB of per-thread slots and alignment. The library
- * checks at set-up that the real need fits. */
+ * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts, 1
+ * bit a chunk for blocks held in per-thread caches, summaries, and 8 KiB
+ * of per-thread slots and alignment. The library checks at set-up that the
+ * real need fits. */
 #define CA_PRIVATE_META_BOUND(n) \
-    ((size_t)(n) / 4u + (size_t)(n) / 8u + (size_t)(n) / 64u + 8192u + 64u)
+    ((size_t)(n) / 4u + (size_t)(n) / 4u + (size_t)(n) / 64u + 8192u + 128u)
 
 struct ca_arena_static_desc {
     const char *name;

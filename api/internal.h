@@ -2,7 +2,8 @@
  * api/internal.h — the arena object behind a ca_arena handle, and what the
  * api/ files share.
  *
- * An arena object is one sync arena (sync/arena.h) with a name, its place in
+ * An arena object is one sync arena (sync/arena.h), the per-thread caches
+ * in front of it (cache/cache.h), with a name, its place in
  * the registry (api/registry.c) and the API's own counter. A runtime arena's
  * object sits at the front of its bookkeeping (in the caller's memory); a
  * static arena's sits in the struct ca_arena_static that CA_ARENA_DEFINE
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #include "api/chunkarena.h"
+#include "cache/cache.h"
 #include "sync/arena.h"
 
 enum arena_state {
@@ -39,6 +41,7 @@ struct ca_arena {
     _Atomic(struct ca_arena *) next;  /* registry order (api/registry.c) */
     _Atomic size_t moves;             /* reallocs that moved */
     ca_sync_arena sync;
+    ca_cache cache;                   /* per-thread caches in front of sync */
 };
 
 _Static_assert(sizeof(struct ca_arena) <= CA_PRIVATE_OBJECT_BYTES,

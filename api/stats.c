@@ -29,7 +29,11 @@ int ca_arena_stats(ca_arena *a, ca_stats *out)
         return -1;
     }
     ca_sync_stats s;
+    ca_cache_figures k;
+    ca_cache_stats(&a->cache, &k);
     ca_sync_arena_stats(&a->sync, &s);
+    /* The scan counted cached blocks as free (ca_core_scan_cached): they
+     * are allocated in the map, not to the program. */
     out->name = a->name;
     out->lock = a->lock;
     out->chunk_size = s.chunk_size;
@@ -37,15 +41,18 @@ int ca_arena_stats(ca_arena *a, ca_stats *out)
     out->chunks_used = s.chunks_used;
     out->chunks_peak = s.chunks_peak;
     out->allocations = s.allocations;
-    out->bytes_requested = s.bytes_requested;
+    out->bytes_requested = s.bytes_requested + k.requested;
     out->largest_free_run = s.largest_free;
     out->free_runs = s.free_runs;
-    out->failures = s.failures;
+    out->failures = s.failures - k.retried;
     out->grows_in_place = s.grows;
     out->shrinks_in_place = s.shrinks;
     out->moves = atomic_load_explicit(&a->moves, memory_order_relaxed);
-    for (unsigned k = 0; k < CA_FREE_RUN_CLASSES; k++)
-        out->free_run_histogram[k] = s.free_run_classes[k];
+    for (unsigned i = 0; i < CA_FREE_RUN_CLASSES; i++)
+        out->free_run_histogram[i] = s.free_run_classes[i];
+    out->chunks_cached = k.chunks;
+    out->cache_hits = k.hits;
+    out->cache_misses = k.misses;
     return 0;
 }
 

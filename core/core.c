@@ -311,6 +311,130 @@ ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shi
     c->sum_used = words + nwords + nsum1;
     c->sum_full2 = words + nwords + 2 * nsum1;
     c->aligned = c->sum_full2 + c->nsum2;
+    c->cached = c->aligned + CA_CORE_ALIGNED_WORDS(nchunks);
     ca_core_reset(c);
     return CA_CORE_OK;
+}
+
+/* ---- the cached plane (issue 11; see core.h) ----
+ *
+ * Memory orders. The bit's word is changed by RMWs only, so the modification
+ * order of that word decides every race on a bit: of two frees, the one
+ * whose fetch_or reads the bit clear wins. put's fetch_or is acq_rel: it
+ * acquires the release of the take or drop that last cleared the bit (so
+ * what the previous owner did happens-before this cache owns the block).
+ * take and drop clear with release, after the owner's last use of the block
+ * (drop: after its release CAS, which is seq_cst, of the map).
+ */
+
+static inline _Atomic uint64_t *cached_word(ca_core *c, const void *p, uint64_t *bit)
+{
+    size_t s = ((uintptr_t)p - (uintptr_t)c->base) >> c->shift;
+    *bit = 1ull << (s & 63);
+    return &c->cached[s >> 6];
+}
+
+ca_core_status ca_core_cache_put(ca_core *c, void *p, size_t most, size_t *n)
+{
+    size_t s, e;
+    /* Shared reads: the caller holds no lock; the map is only read. */
+    ca_core_status st = locate(c, p, true, &s, &e);
+    if (st != CA_CORE_OK)
+        return st;
+    if (e - s + 1 > most || is_aligned_start(c, s))
+        return CA_CORE_NOMEM;
+    uint64_t bit;
+    _Atomic uint64_t *w = cached_word(c, p, &bit);
+    if (atomic_fetch_or_explicit(w, bit, memory_order_acq_rel) & bit)
+        return CA_CORE_NOTALLOC; /* another free took it first */
+    /* Won, but maybe late: another free may have taken the block after our
+     * locate and dropped it (released the chunks, then cleared the bit)
+     * before our fetch_or. Its clear is a release that our RMW acquired, so
+     * the released first chunk is seen: then the block was freed already,
+     * and the bit goes back. */
+    if (ca_map_state(ld(&c->map[s >> WSHIFT], true), (unsigned)(s & 31)) == CA_MAP_FREE) {
+        atomic_fetch_and_explicit(w, ~bit, memory_order_release);
+        return CA_CORE_NOTALLOC;
+    }
+    *n = e - s + 1;
+    return CA_CORE_OK;
+}
+
+void ca_core_cache_mark(ca_core *c, void *p)
+{
+    uint64_t bit;
+    _Atomic uint64_t *w = cached_word(c, p, &bit);
+    atomic_fetch_or_explicit(w, bit, memory_order_relaxed); /* ours: no race on this bit */
+}
+
+void ca_core_cache_take(ca_core *c, void *p)
+{
+    uint64_t bit;
+    _Atomic uint64_t *w = cached_word(c, p, &bit);
+    /* release: pairs with the acquire of the next put of this block */
+    atomic_fetch_and_explicit(w, ~bit, memory_order_release);
+}
+
+void ca_core_cache_drop(ca_core *c, ca_core_ctx *x, void *p, size_t n, bool shared)
+{
+    size_t s = ((uintptr_t)p - (uintptr_t)c->base) >> c->shift;
+    (void)release(c, s, s + n - 1, NONE, shared); /* the cache's own: cannot mismatch */
+    bump(&x->tally.chunks, -n);
+    bump(&x->tally.allocs, (size_t)-1);
+    ca_core_cache_take(c, p); /* after the release (see ca_core_cache_drop) */
+}
+
+void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared)
+{
+    ca_core *m = (ca_core *)c; /* only reads; atomics want non-const */
+    size_t free_chunks = 0, runs = 0, longest = 0, ends = 0, cur = 0;
+    bool carry = false; /* inside a cached block that began in an earlier word */
+    for (size_t w = 0; w < c->nwords; w++) {
+        uint64_t v = ld(&m->map[w], shared);
+        uint64_t last = ca_map_ends(v);
+        uint64_t starts = (atomic_load_explicit(&m->cached[w >> 1], RLX) >> (32 * (w & 1))) &
+                          0xFFFFFFFFull;
+        /* The chunks of cached blocks in this word, as a spaced mask: from
+         * each cached start (or the word's start, for a block carried in)
+         * to the block's LAST marker, or to the word's end. */
+        uint64_t inside = 0;
+        if (carry) {
+            carry = last == 0;
+            inside = carry ? CA_MAP_USED_BITS : ca_map_upto(ca_map_lowest(last));
+        }
+        for (; starts; starts &= starts - 1) {
+            unsigned k = ca_bits_first(starts);
+            uint64_t to = last & ca_map_from(k);
+            if (to) {
+                inside |= ca_map_span(k, ca_map_lowest(to));
+            } else {
+                inside |= ca_map_from(k);
+                carry = true;
+            }
+        }
+        uint64_t fr = ca_map_free(v) | inside;
+        ends += ca_bits_count(last & ~inside);
+        free_chunks += ca_bits_count(fr);
+        if (fr == CA_MAP_USED_BITS) {
+            cur += 32;
+            continue;
+        }
+        for (unsigned k = 0; k < 32; k++) {
+            if ((fr >> (2 * k)) & 1u) {
+                cur++;
+            } else if (cur) {
+                runs++;
+                longest = cur > longest ? cur : longest;
+                cur = 0;
+            }
+        }
+    }
+    if (cur) {
+        runs++;
+        longest = cur > longest ? cur : longest;
+    }
+    u->used_chunks = c->nchunks - free_chunks;
+    u->allocations = ends - padding(c);
+    u->free_runs = runs;
+    u->largest_free = longest;
 }

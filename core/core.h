@@ -115,9 +115,11 @@ _Static_assert(sizeof(uint64_t) == sizeof(unsigned long long), "map words are 64
 #define CA_CORE_SUM1_WORDS(n) ((CA_CORE_MAP_WORDS(n) + 63u) / 64u)
 #define CA_CORE_SUM2_WORDS(n) ((CA_CORE_SUM1_WORDS(n) + 63u) / 64u)
 #define CA_CORE_ALIGNED_WORDS(n) (((size_t)(n) + 63u) / 64u)
+/* CACHE (issue 11): the cached plane, 1 bit a chunk (see the end of this file). */
+#define CA_CORE_CACHED_WORDS(n) (((size_t)(n) + 63u) / 64u)
 #define CA_CORE_META_WORDS(n)                                                   \
     (CA_CORE_MAP_WORDS(n) + 2u * CA_CORE_SUM1_WORDS(n) + CA_CORE_SUM2_WORDS(n) + \
-     CA_CORE_ALIGNED_WORDS(n))
+     CA_CORE_ALIGNED_WORDS(n) + CA_CORE_CACHED_WORDS(n))
 
 typedef enum ca_core_status {
     CA_CORE_OK = 0,
@@ -187,6 +189,9 @@ typedef struct ca_core {
      * never over-align pay nothing for it. */
     _Atomic uint64_t *aligned;
     _Atomic size_t max_align;
+    /* CACHE (issue 11): 1 bit a chunk, set at the first chunk of a block
+     * that sits in some thread's cache (the end of this file). */
+    _Atomic uint64_t *cached;
     /* An upper bound on the longest run of free chunks (bits 0..40), an
      * epoch (41..62) and, in bit 63, "a failed search is measuring the
      * longest run" (core.c). */
@@ -326,5 +331,56 @@ static inline size_t ca_core_chunk_size(const ca_core *c)
 {
     return (size_t)1 << c->shift;
 }
+
+/* ---- the cached plane (issue 11) ----
+ *
+ * A block in a per-thread cache (cache/cache.h) stays allocated in the
+ * map; the bit of its first chunk in the cached plane says "cached". To
+ * every pointer judgement (free, resize, usable size, alignment) a cached
+ * block is CA_CORE_NOTALLOC, exactly as a freed one. The bit is only ever
+ * changed by atomic read-modify-writes (reset aside, which is quiet), so
+ * two threads that free the same block at once are told apart by one
+ * fetch_or: the one that sets the bit owns the block, the other is told
+ * NOTALLOC. The bit changes only while its block is allocated in the map:
+ * set (ca_core_cache_put) after the block was judged live, cleared by the
+ * cache's owner when it hands the block out again (ca_core_cache_take), or
+ * after it released the block's chunks (ca_core_cache_drop). Free to call
+ * from any thread, without the arena's lock, under every layer: the map is
+ * only read here, and a pointer's own chunks do not change while its
+ * caller owns it. */
+
+/* Whether the block starting at chunk s sits in a cache. One relaxed load:
+ * for a walk of a quiet heap, or a hint to a racing reader. */
+static inline bool ca_core_cached(const ca_core *c, size_t s)
+{
+    return (atomic_load_explicit(&c->cached[s >> 6], memory_order_relaxed) >> (s & 63)) & 1u;
+}
+
+/* Judge p as free does and, if it is the start of a live block of at most
+ * `most` chunks, not over-aligned, mark it cached: the caller's cache owns
+ * it from now on (its chunk count in *n). NOTALLOC if another thread's
+ * free (or cache) took it first. NOMEM, changing nothing, for a live
+ * block the cache does not take (too large, or over-aligned): free it the
+ * ordinary way. Other pointer faults as ca_core_free. */
+ca_core_status ca_core_cache_put(ca_core *c, void *p, size_t most, size_t *n);
+
+/* Mark the block at p, which the caller has just allocated, cached. */
+void ca_core_cache_mark(ca_core *c, void *p);
+
+/* Unmark the cached block at p, which the caller's cache owns: it is the
+ * caller's live block again. */
+void ca_core_cache_take(ca_core *c, void *p);
+
+/* Release the cached block of n chunks at p (the caller's cache owns it)
+ * to the map, through context x, then clear its bit: under a lock both
+ * happen before the lock is let go; in shared mode an allocation that
+ * claims the chunk between the two must wait for the bit
+ * (ca_core_cached) before it hands the block out. */
+void ca_core_cache_drop(ca_core *c, ca_core_ctx *x, void *p, size_t n, bool shared);
+
+/* As ca_core_scan, with cached blocks counted as free chunks: not in
+ * used_chunks nor in allocations, and part of the free runs they border.
+ * Cost: O(map words + cached blocks), a little more than ca_core_scan. */
+void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared);
 
 #endif /* CA_CORE_CORE_H */

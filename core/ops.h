@@ -747,6 +747,8 @@ static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, 
     unsigned last = ca_map_lowest(ends);
     if (ca_map_free(v) & ca_map_span(k, last))
         return CA_CORE_NOTALLOC;
+    if (ca_core_cached(c, i)) /* a block in a thread's cache is not allocated */
+        return CA_CORE_NOTALLOC;
     *s = i;
     *e = (w << WSHIFT) + last;
     return CA_CORE_OK;

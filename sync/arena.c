@@ -12,7 +12,6 @@
 #include "core/ops.h"
 
 #include <assert.h>
-#include <sched.h>
 #include <string.h>
 
 #define RLX memory_order_relaxed
@@ -84,6 +83,7 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *bas
     }
     ca_core_ctx_init(&a->ctx, 0);
     atomic_init(&a->peak, (size_t)0);
+    a->caches = false; /* until a cache is set up in front (ca_cache_init) */
     return CA_CORE_OK;
 }
 
@@ -216,16 +216,7 @@ HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t alig
         p = alloc(&a->core, x, size, align, room, shared, status);
         if (!shared || *status != CA_CORE_RETRY)
             break;
-        /* Another thread took the run first: the core moved the hint past
-         * it. After a few lost races in a row, move to another part of the
-         * arena and let the others run: a thread that owes a summary its
-         * correction may be preempted, and the run will keep looking free
-         * until it runs again. */
-        if (++lost % CA_SYNC_HINT_RETRIES == 0) {
-            x->hint = (x->hint + (size_t)((a->core.nchunks * 0x9E3779B9ull) >> 32)) %
-                      a->core.nchunks;
-            sched_yield();
-        }
+        ca_sync_hint_lost(&a->hint, x, ++lost);
     }
     if (p)
         note_chunks(a, kind, x, true);
@@ -345,7 +336,11 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     ca_core_usage u;
     ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
     tally(a, &t);
+    /* Cached blocks count as free (ca_core_scan_cached); the histogram
+     * comes from the plain survey, where they count as used. */
     ca_core_survey(&a->core, &u, s->free_run_classes, is_shared(a));
+    if (a->caches)
+        ca_core_scan_cached(&a->core, &u, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     if (x)
         leave(a, a->kind, x);
@@ -370,12 +365,8 @@ void ca_sync_arena_reset(ca_sync_arena *a)
     ca_core_reset(&a->core);
     for (size_t i = 0; i < n; i++)
         ca_core_ctx_forget_live(ctxs[i]);
-    if (is_shared(a)) {
-        for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-            a->hint.slots[i].published = 0;
-        a->hint.overflow_published = 0;
-        atomic_store_explicit(&a->hint.published, (size_t)0, RLX);
-    }
+    if (is_shared(a))
+        ca_sync_hint_reset(&a->hint);
 }
 
 const char *ca_sync_arena_check(ca_sync_arena *a)
@@ -383,4 +374,77 @@ const char *ca_sync_arena_check(ca_sync_arena *a)
     ca_core_tally t;
     tally(a, &t);
     return ca_core_check(&a->core, &t);
+}
+
+/* ---- batches for the per-thread caches (cache/cache.h) ---- */
+
+/* One allocation through x (entered), searching again after each lost
+ * race (the hint layer decides when to look elsewhere). */
+static void *alloc_entered(ca_sync_arena *a, ca_core_ctx *x, size_t size, ca_core_status *status)
+{
+    void *p;
+    for (unsigned lost = 0;;) {
+        p = ca_core_alloc(&a->core, x, size, 0, is_shared(a), status);
+        if (*status != CA_CORE_RETRY)
+            break;
+        ca_sync_hint_lost(&a->hint, x, ++lost);
+    }
+    if (p)
+        note_chunks(a, a->kind, x, true);
+    return p;
+}
+
+size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size_t n,
+                                 ca_core_status *status)
+{
+    ca_core_ctx *x = enter(a, a->kind);
+    size_t got = 0;
+    while (got < n && (out[got] = alloc_entered(a, x, size, status)) != NULL)
+        got++;
+    /* The bytes asked for count once: the blocks beyond the first are
+     * counted when a cache hands them out (cache/cache.c). */
+    if (got > 1)
+        atomic_store_explicit(&x->tally.requested,
+                              atomic_load_explicit(&x->tally.requested, RLX) - (got - 1) * size,
+                              RLX);
+    /* A block beyond the first that found no room is no failure of the
+     * caller's: it has its block. */
+    if (got > 0 && *status == CA_CORE_NOMEM)
+        atomic_store_explicit(&x->tally.failures,
+                              atomic_load_explicit(&x->tally.failures, RLX) - 1, RLX);
+    leave(a, a->kind, x);
+    return got;
+}
+
+void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, size_t chunks)
+{
+    if (n == 0)
+        return;
+    ca_core_ctx *x = enter(a, a->kind);
+    for (size_t i = 0; i < n; i++)
+        ca_core_cache_drop(&a->core, x, blocks[i], chunks, is_shared(a));
+    note_chunks(a, a->kind, x, false);
+    leave(a, a->kind, x);
+}
+
+ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool *flag)
+{
+    ca_core_ctx *x = enter(a, a->kind);
+    ca_core_status st = CA_CORE_RETRY;
+    if (!atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
+        st = ca_core_free(&a->core, x, p, is_shared(a));
+        if (st == CA_CORE_OK)
+            note_chunks(a, a->kind, x, false);
+    }
+    leave(a, a->kind, x);
+    return st;
+}
+
+void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag)
+{
+    ca_core_ctx *x = enter(a, a->kind);
+    /* release: pairs with an acquire load of the flag outside the lock,
+     * so whoever sees it set sees what the lock's earlier holders did */
+    atomic_store_explicit(flag, true, memory_order_release);
+    leave(a, a->kind, x);
 }

@@ -37,9 +37,6 @@ typedef enum ca_sync_kind {
 
 #define CA_SYNC_KINDS 5
 
-/* Consecutive lost races after which a "hint" search jumps elsewhere. */
-#define CA_SYNC_HINT_RETRIES 8u
-
 typedef struct ca_sync_arena {
     ca_core core;
     ca_sync_kind kind;
@@ -54,6 +51,8 @@ typedef struct ca_sync_arena {
     ca_core_ctx ctx;     /* the context of the locking layers */
     _Atomic size_t peak; /* most chunks in use at once (see ca_sync_stats) */
     ca_sync_hint hint;   /* the "hint" layer's slots (its hot word on a line of its own) */
+    bool caches;         /* per-thread caches in front (cache/cache.h): stats count
+                          * cached blocks as free (ca_core_scan_cached) */
 } ca_sync_arena;
 
 /* An arena's figures. */
@@ -127,5 +126,28 @@ void ca_sync_arena_reset(ca_sync_arena *a);
 
 /* ca_core_check with the counters of every context. The arena must be quiet. */
 const char *ca_sync_arena_check(ca_sync_arena *a);
+
+/* ---- batches for the per-thread caches (cache/cache.h) ----
+ * One pass through the layer each: one lock hold, or one lookup of the
+ * calling thread's hint context. */
+
+/* Up to n allocations of `size` bytes (chunk alignment) into out[];
+ * returns how many were made. Stops at the first failure (*status says
+ * why; CA_CORE_OK when all n were made). */
+size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size_t n,
+                                 ca_core_status *status);
+
+/* Release n cached blocks of `chunks` chunks each, which the caller's
+ * cache owns, and clear their cached bits (ca_core_cache_drop). */
+void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, size_t chunks);
+
+/* Under a lock: free p as ca_sync_arena_free does unless *flag is set
+ * (then CA_CORE_RETRY, nothing changed), the flag read under the lock. */
+ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool *flag);
+
+/* Set *flag under the lock: every free_unless that read it clear has
+ * returned, every later one sees it set. (Under "hint", with no lock, a
+ * plain store: no ordering.) */
+void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag);
 
 #endif /* CA_SYNC_ARENA_H */

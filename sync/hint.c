@@ -1,7 +1,7 @@
 /*
  * sync/hint.c — per-thread slots of the "hint" layer (see sync/hint.h).
  *
- * Thread safety: lock, trylock and publish are called by any thread at any
+ * Thread safety: lock, lost and publish are called by any thread at any
  * time; init and fini by the arena's owner while no operation runs on it.
  * Process-wide state (the live list, the exit hook) is guarded by
  * live_mutex; a thread's table is its own.
@@ -11,6 +11,7 @@
 #include "sync/hint.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 
 /* Entries in a thread's table: a thread can work in this many hint arenas at
@@ -230,8 +231,8 @@ static inline ca_core_ctx *own_context(ca_sync_hint *h)
 }
 
 /* The first use of h by this thread: claim a slot, or fall back to the
- * overflow context (waiting for its lock, or not). */
-static ca_core_ctx *first_use(ca_sync_hint *h, bool wait)
+ * overflow context, locked. */
+static ca_core_ctx *first_use(ca_sync_hint *h)
 {
     entry *e = free_entry(h);
     ca_sync_hint_slot *s = e ? claim_slot(h) : NULL;
@@ -243,23 +244,30 @@ static ca_core_ctx *first_use(ca_sync_hint *h, bool wait)
         arm_exit_hook();
         return in_lane(h, s);
     }
-    if (wait)
-        ca_sync_spin_lock(&h->overflow_lock);
-    else if (!ca_sync_spin_trylock(&h->overflow_lock))
-        return NULL;
+    ca_sync_spin_lock(&h->overflow_lock);
     return &h->overflow;
 }
 
 ca_core_ctx *ca_sync_hint_lock(ca_sync_hint *h)
 {
     ca_core_ctx *x = own_context(h);
-    return x ? x : first_use(h, true);
+    return x ? x : first_use(h);
 }
 
-ca_core_ctx *ca_sync_hint_trylock(ca_sync_hint *h)
+void ca_sync_hint_lost(ca_sync_hint *h, ca_core_ctx *x, unsigned lost)
 {
-    ca_core_ctx *x = own_context(h);
-    return x ? x : first_use(h, false);
+    if (lost % CA_SYNC_HINT_RETRIES)
+        return;
+    x->hint = (x->hint + (size_t)((h->nchunks * 0x9E3779B9ull) >> 32)) % h->nchunks;
+    sched_yield();
+}
+
+void ca_sync_hint_reset(ca_sync_hint *h)
+{
+    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
+        h->slots[i].published = 0;
+    h->overflow_published = 0;
+    atomic_store_explicit(&h->published, (size_t)0, memory_order_relaxed);
 }
 
 size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x)

@@ -35,7 +35,7 @@
  * taken, or a thread's table is full, the thread uses the overflow context
  * under a spinlock.
  *
- * The contract of a layer (init, lock, unlock, trylock, static initializer)
+ * The contract of a layer (init, lock, unlock, static initializer)
  * maps here to: lock = find the calling thread's context, unlock = let go of
  * it (only the overflow context is a real lock).
  */
@@ -103,10 +103,7 @@ void ca_sync_hint_fini(ca_sync_hint *h);
  * the overflow context, locked. Pass the result to ca_sync_hint_unlock. */
 ca_core_ctx *ca_sync_hint_lock(ca_sync_hint *h);
 
-/* As lock, but gives up (NULL) instead of waiting for the overflow lock. */
-ca_core_ctx *ca_sync_hint_trylock(ca_sync_hint *h);
-
-/* Let go of a context from lock or trylock. */
+/* Let go of a context from lock. */
 static inline void ca_sync_hint_unlock(ca_sync_hint *h, ca_core_ctx *x)
 {
     if (x == &h->overflow)
@@ -117,6 +114,18 @@ static inline void ca_sync_hint_unlock(ca_sync_hint *h, ca_core_ctx *x)
  * the change if it has grown to `step`; returns the new published total if
  * it published, else 0. */
 size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x);
+
+/* A search through x lost its `lost`-th race in a row (another thread
+ * claimed the run first). Every CA_SYNC_HINT_RETRIES lost races, x's hint
+ * jumps to another part of the arena and the thread yields: a thread that
+ * owes a summary its correction may be preempted, and the run will keep
+ * looking free until it runs again. */
+#define CA_SYNC_HINT_RETRIES 8u
+void ca_sync_hint_lost(ca_sync_hint *h, ca_core_ctx *x, unsigned lost);
+
+/* After the core was reset (the arena quiet): forget what every slot
+ * published of its chunk count. */
+void ca_sync_hint_reset(ca_sync_hint *h);
 
 /* Every context of the layer (slots, then overflow), for summing tallies:
  * fills out[0..CA_SYNC_HINT_SLOTS] and returns the count. */
