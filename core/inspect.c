@@ -45,11 +45,10 @@ static inline uint64_t real_chunks(const ca_core *c, size_t w)
 
 /*
  * Whether the allocation that starts at chunk s belongs to the program: the
- * one question the walk asks of a block before it reports it. Every used
- * block does today. Blocks parked in a per-thread cache are "used" in the
- * map but are not the program's, and are marked elsewhere (one bit at
- * their first chunk): this predicate is where that mark is to be read, so
- * the walk leaves them out.
+ * one question the walk asks of a block before it reports it. Blocks parked
+ * in a per-thread cache are "used" in the map but are not the program's:
+ * the cached plane marks them (one bit at their first chunk), and the walk
+ * leaves them out.
  */
 static inline bool block_live(const ca_core *c, size_t s, bool shared)
 {
