@@ -80,7 +80,7 @@ static const char usage[] =
     "                     repetitions in W2-W5; W1 keeps its 75,000 iterations\n"
     "  --workloads=LIST   W1,W2,W3,W4,W5 or all (default all)\n"
     "  --backends=LIST    chunkarena, malloc (this process's allocator), jemalloc,\n"
-    "                     mimalloc, tcmalloc, peers (the three), all (default all)\n"
+    "                     mimalloc, tcmalloc, chunkarena-malloc, peers (the four), all (default all)\n"
     "  --layers=LIST      chunkarena layers: none,spin,ticket,mutex,hint or all\n"
     "  --reps=N           timed repetitions of W2-W5 (default 5; W3 3; quick 3);\n"
     "                     medians are reported, with min..max; W3 bounds a\n"

@@ -79,6 +79,8 @@ void allocator_detect(allocator_id *id)
         snprintf(id->version, sizeof id->version, "%s", v != NULL ? v : "?");
     } else if (marker(scope, in, "MallocExtension_GetNumericProperty") != NULL) {
         snprintf(id->name, sizeof id->name, "tcmalloc");
+    } else if (marker(scope, in, "ca_arena_find") != NULL) {
+        snprintf(id->name, sizeof id->name, "chunkarena-malloc");
     } else if ((sym = marker(scope, in, "gnu_get_libc_version")) != NULL) {
         const char *(*libc_version)(void);
         memcpy(&libc_version, &sym, sizeof sym);
@@ -110,12 +112,13 @@ void allocator_detect(allocator_id *id)
 #endif
 
 peer bench_peers[PEER_COUNT] = {{"jemalloc", false, ""}, {"mimalloc", false, ""},
-                                {"tcmalloc", false, ""}};
+                                {"tcmalloc", false, ""}, {"chunkarena-malloc", false, ""}};
 
 static const char *const peer_files[PEER_COUNT][4] = {
     {"libjemalloc.so.2", "libjemalloc.so", NULL, NULL},
     {"libmimalloc.so.2", "libmimalloc.so.2.0", "libmimalloc.so", NULL},
     {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libtcmalloc_minimal.so", NULL},
+    {"libchunkarena-malloc.so", NULL, NULL, NULL},
 };
 
 static const char *const lib_dirs[] = {
@@ -128,6 +131,13 @@ void peers_locate(void)
     for (size_t i = 0; i < PEER_COUNT; i++) {
         peer *p = &bench_peers[i];
         p->found = false;
+#ifdef CA_BENCH_MALLOC_LIB
+        /* this project's malloc: the one just built, before any installed */
+        if (strcmp(p->label, "chunkarena-malloc") == 0 && access(CA_BENCH_MALLOC_LIB, R_OK) == 0) {
+            snprintf(p->path, sizeof p->path, "%s", CA_BENCH_MALLOC_LIB);
+            p->found = true;
+        }
+#endif
         for (size_t d = 0; lib_dirs[d] != NULL && !p->found; d++) {
             if (strcmp(lib_dirs[d], "/usr/lib/") == 0 || strcmp(lib_dirs[d], "/lib/") == 0)
                 continue; /* no multiarch name for this architecture */

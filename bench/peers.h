@@ -6,8 +6,8 @@
  * object that defines the malloc it calls (dlsym + dladdr) and recognises
  * it by a symbol only that allocator exports, found in that same object
  * (mallctl: jemalloc; mi_version: mimalloc; tc_version or
- * MallocExtension_GetNumericProperty: tcmalloc; gnu_get_libc_version:
- * glibc).
+ * MallocExtension_GetNumericProperty: tcmalloc; ca_arena_find:
+ * chunkarena-malloc, this project's own; gnu_get_libc_version: glibc).
  *
  * Thread safety: allocator_detect is safe from any thread; peers_locate
  * and peer_run are called by the main thread only.
@@ -37,7 +37,7 @@ typedef struct peer {
     char path[PATH_MAX]; /* ... here */
 } peer;
 
-enum { PEER_COUNT = 3 };
+enum { PEER_COUNT = 4 };
 extern peer bench_peers[PEER_COUNT];
 
 /* Look for each peer's shared library in the usual places of this
