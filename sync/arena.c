@@ -323,3 +323,12 @@ const char *ca_sync_arena_check(ca_sync_arena *a)
     tally(a, &t);
     return ca_core_check(&a->core, &t);
 }
+
+/* ---- rewind (for malloc/: keep next fit's walk short) ---- */
+
+void ca_sync_arena_rewind(ca_sync_arena *a)
+{
+    ca_core_ctx *x = enter(a);
+    x->hint = x->lane_lo;
+    leave(a, x);
+}

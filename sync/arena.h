@@ -120,4 +120,10 @@ void ca_sync_arena_reset(ca_sync_arena *a);
 /* ca_core_check with the counters of every context. The arena must be quiet. */
 const char *ca_sync_arena_check(ca_sync_arena *a);
 
+/* Send the calling thread's next-fit search (the shared one under a lock)
+ * back to the start of its lane, so that it reuses the memory freed there
+ * before it walks on into memory never touched: for malloc/, whose pages
+ * are never given back. Advisory, like every hint. */
+void ca_sync_arena_rewind(ca_sync_arena *a);
+
 #endif /* CA_SYNC_ARENA_H */
