@@ -119,15 +119,15 @@ void ca_malloc_read_env(ca_malloc_settings *s)
             refuse("CHUNKARENA_MALLOC_CHUNK", v, "a power of two from 16 to 64K");
     }
     if ((v = env("CHUNKARENA_MALLOC_LOCK")) != NULL) {
-        ca_sync_kind kind;
-        if (strcmp(v, "none") != 0 && ca_sync_kind_parse(v, &kind)) {
-            static const ca_lock locks[CA_SYNC_KINDS] = {CA_LOCK_NONE, CA_LOCK_SPIN,
-                                                         CA_LOCK_TICKET, CA_LOCK_MUTEX,
-                                                         CA_LOCK_HINT};
-            s->lock = locks[kind];
-        } else {
+        /* every layer but none, by its name: a malloc must be thread-safe */
+        bool known = false;
+        for (int l = CA_LOCK_SPIN; l <= CA_LOCK_HINT && !known; l++)
+            if (strcmp(v, ca_lock_name((ca_lock)l)) == 0) {
+                s->lock = (ca_lock)l;
+                known = true;
+            }
+        if (!known)
             refuse("CHUNKARENA_MALLOC_LOCK", v, "spin, ticket, mutex or hint");
-        }
     }
     if ((v = env("CHUNKARENA_MALLOC_FAULT")) != NULL) {
         if (strcmp(v, "ignore") == 0)
