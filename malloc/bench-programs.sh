@@ -9,6 +9,7 @@
 #   malloc/bench-programs.sh [BUILDDIR] [REPS]    (BUILDDIR: where make ran)
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
+self="$src/malloc/bench-programs.sh" # it runs itself from other directories
 
 if [ "${1:-}" = --run ]; then # --run PROGRAM: one program, in the current directory
     case $2 in
@@ -52,10 +53,14 @@ for prog in python sqlite3 git c++ fork; do
         while [ "$i" -lt "$reps" ]; do
             rm -rf "$work/dir" && mkdir "$work/dir"
             (cd "$work/dir" && LD_PRELOAD="$path" /usr/bin/time -f '%e %M' -o "$work/one" \
-                "$0" --run "$prog" >/dev/null) || echo "warning: $prog under $name failed" >&2
-            cat "$work/one" >>"$work/times"
+                "$self" --run "$prog" >/dev/null) && cat "$work/one" >>"$work/times" ||
+                echo "warning: $prog under $name failed" >&2
             i=$((i + 1))
         done
+        if [ ! -s "$work/times" ]; then
+            echo "| $prog | $name | failed | |"
+            continue
+        fi
         wall=$(cut -d' ' -f1 "$work/times" | median)
         rss=$(cut -d' ' -f2 "$work/times" | median)
         echo "| $prog | $name | $wall | $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') |"
