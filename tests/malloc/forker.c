@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/malloc/sanitized.h"
+
 #define CHILDREN 12
 #define WORKERS 3
 
@@ -60,6 +62,10 @@ static void *short_lived(void *arg)
 
 int main(void)
 {
+#ifdef CA_SANITIZED
+    puts("SKIP: a sanitizer build (tests/malloc/sanitized.h)");
+    return 77;
+#endif
     pthread_t w[WORKERS];
     for (size_t i = 0; i < WORKERS; i++)
         if (pthread_create(&w[i], NULL, worker, (void *)i) != 0)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api/chunkarena.h"
+#include "tests/malloc/sanitized.h"
 
 static int failures;
 
@@ -228,14 +229,6 @@ static void faults(const char *self)
         EXPECT(strncmp(err, want, strlen(want)) == 0);
     }
 }
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CA_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define CA_SANITIZED 1
-#endif
-#endif
 
 int main(int argc, char **argv)
 {
