@@ -124,6 +124,11 @@ peer bench_peers[] = {
      false, ""},
     {"tcmalloc", {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libtcmalloc_minimal.so", NULL},
      "tc_version", false, ""},
+#ifdef CA_BENCH_MALLOC_LIB
+    /* this project's malloc: the one just built (a path), detected by a
+     * function only chunkarena exports */
+    {"chunkarena-malloc", {CA_BENCH_MALLOC_LIB, NULL}, "ca_arena_find", false, ""},
+#endif
 };
 const unsigned PEER_COUNT = sizeof bench_peers / sizeof bench_peers[0];
 _Static_assert(sizeof bench_peers / sizeof bench_peers[0] <= PEER_MAX,

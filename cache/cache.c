@@ -13,7 +13,8 @@
  * drain_all, init and fini, never on the hot path. Lock order: live_mutex,
  * then the arena's layer (thread exit and drain_all give blocks back while
  * holding it); nothing takes live_mutex inside a layer. Nothing here calls
- * user code or prints; malloc and free run with no lock held.
+ * user code or prints; the caches' own pages are mapped and unmapped with no
+ * lock held.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define RLX memory_order_relaxed
 
@@ -37,7 +39,24 @@ typedef struct mag {
 } mag;
 
 /* One thread's caches of one arena. */
+/* The caches' own memory (records, threads' tables) comes from the system
+ * in whole pages, never from malloc: the arenas may be serving malloc
+ * itself (libchunkarena-malloc), and a cache that called malloc on a
+ * thread's first use would call back into its own arena. Zeroed. */
+static void *pages_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void pages_free(void *p, size_t bytes)
+{
+    if (p)
+        (void)munmap(p, bytes);
+}
+
 typedef struct ca_cache_rec {
+    size_t bytes;                     /* of this record's pages (pages_alloc) */
     struct ca_cache_rec *prev, *next; /* in the cache's list, under live_mutex */
     size_t quota;                     /* chunks reserved from the cache's `reserved` */
     _Atomic size_t held;              /* chunks in the magazines */
@@ -55,7 +74,7 @@ typedef struct entry {
     rec *r;
 } entry;
 
-static CA_TLS entry *table; /* malloc'd, grows: no limit on arenas per thread */
+static CA_TLS entry *table; /* pages_alloc'd, grows: no limit on arenas per thread */
 static CA_TLS size_t table_len, table_cap;
 static CA_TLS entry *recent; /* the entry used last: checked first */
 static CA_TLS char me;       /* its address names the thread (lone) */
@@ -225,7 +244,7 @@ static void give_back(void *unused)
 {
     (void)unused;
     entry *t = table;
-    size_t len = table_len;
+    size_t len = table_len, cap = table_cap;
     table = NULL; /* a later key destructor of this thread may start again */
     table_len = table_cap = 0;
     recent = NULL;
@@ -254,10 +273,10 @@ static void give_back(void *unused)
     pthread_mutex_unlock(&live_mutex);
     while (dead) {
         rec *next = dead->next;
-        free(dead);
+        pages_free(dead, dead->bytes);
         dead = next;
     }
-    free(t);
+    pages_free(t, cap * sizeof *t);
 }
 
 static void make_key(void)
@@ -299,9 +318,12 @@ static entry *free_entry(ca_cache *k)
         if (found)
             return found;
         size_t cap = table_cap ? 2 * table_cap : 8u;
-        entry *t = realloc(table, cap * sizeof *t);
+        entry *t = pages_alloc(cap * sizeof *t);
         if (!t)
             return NULL;
+        if (table)
+            memcpy(t, table, table_len * sizeof *t);
+        pages_free(table, table_cap * sizeof *table);
         table = t;
         table_cap = cap;
         recent = NULL; /* it pointed into the old table */
@@ -318,9 +340,11 @@ static rec *first_use(ca_cache *k)
     entry *e = free_entry(k);
     if (!e)
         return NULL;
-    rec *r = calloc(1, sizeof(rec) + k->classes * sizeof(mag));
+    size_t bytes = sizeof(rec) + k->classes * sizeof(mag);
+    rec *r = pages_alloc(bytes);
     if (!r)
         return NULL;
+    r->bytes = bytes;
     pthread_mutex_lock(&live_mutex);
     r->prev = NULL;
     r->next = k->recs;
@@ -554,7 +578,7 @@ void ca_cache_fini(ca_cache *k)
     pthread_mutex_unlock(&live_mutex);
     while (dead) { /* the threads' entries are stale now: never followed again */
         rec *next = dead->next;
-        free(dead);
+        pages_free(dead, dead->bytes);
         dead = next;
     }
 }

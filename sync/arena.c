@@ -448,3 +448,12 @@ void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag)
     atomic_store_explicit(flag, true, memory_order_release);
     leave(a, a->kind, x);
 }
+
+/* ---- rewind (for malloc/: keep next fit's walk short) ---- */
+
+void ca_sync_arena_rewind(ca_sync_arena *a)
+{
+    ca_core_ctx *x = enter(a, a->kind);
+    x->hint = x->lane_lo;
+    leave(a, a->kind, x);
+}

@@ -149,5 +149,10 @@ ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool
  * returned, every later one sees it set. (Under "hint", with no lock, a
  * plain store: no ordering.) */
 void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag);
+/* Send the calling thread's next-fit search (the shared one under a lock)
+ * back to the start of its lane, so that it reuses the memory freed there
+ * before it walks on into memory never touched: for malloc/, whose pages
+ * are never given back. Advisory, like every hint. */
+void ca_sync_arena_rewind(ca_sync_arena *a);
 
 #endif /* CA_SYNC_ARENA_H */

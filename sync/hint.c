@@ -291,3 +291,15 @@ size_t ca_sync_hint_contexts(ca_sync_hint *h, ca_core_ctx **out)
     out[CA_SYNC_HINT_SLOTS] = &h->overflow;
     return CA_SYNC_HINT_SLOTS + 1u;
 }
+
+/* ---- fork (for a malloc built on hint arenas: malloc/) ---- */
+
+void ca_sync_hint_fork_lock(void)
+{
+    pthread_mutex_lock(&live_mutex);
+}
+
+void ca_sync_hint_fork_unlock(void)
+{
+    pthread_mutex_unlock(&live_mutex);
+}

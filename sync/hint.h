@@ -131,4 +131,12 @@ void ca_sync_hint_reset(ca_sync_hint *h);
  * fills out[0..CA_SYNC_HINT_SLOTS] and returns the count. */
 size_t ca_sync_hint_contexts(ca_sync_hint *h, ca_core_ctx **out);
 
+/* Take and release the process-wide mutex of the live list, around a
+ * fork(): a pthread_atfork prepare handler takes it (after every operation
+ * of the caller's arenas has drained), the parent and child handlers
+ * release it, so the child never inherits it held by a thread that does
+ * not exist there. For malloc/, whose allocations run at any fork. */
+void ca_sync_hint_fork_lock(void);
+void ca_sync_hint_fork_unlock(void);
+
 #endif /* CA_SYNC_HINT_H */
