@@ -18,13 +18,18 @@
  * empty and is counted. Each configuration gets one resource, runs once
  * untimed (warming its pages and pools), then its timed repetitions on
  * the same resource; the median is reported (min and max in the CSV).
- * Timings are wall-clock (steady_clock) and noisy on a shared machine.
+ * Timings are wall-clock (steady_clock) and noisy on a shared machine;
+ * beside them, ops per second of the process's CPU time (getrusage), which
+ * other processes' load disturbs less (a lock that spins burns it too).
  *
  * Output: a table on stdout; with --results=DIR, DIR/pmr.csv (header
- * workload,resource,threads,mops_median,mops_min,mops_max,failures) for
+ * workload,resource,threads,mops_median,mops_min,mops_max,cpu_mops_median,
+ * failures) for
  * bench/pmr.gp. Each thread owns its slot table; the resources are the
  * only shared state.
  */
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -52,6 +57,7 @@ struct options {
     int w2_reps = 5, w3_reps = 3;
     std::string results;
     std::string only; // a resource's name: run that one alone
+    bool w2_only = false;
 };
 
 struct slot {
@@ -106,15 +112,25 @@ unsigned long churn(std::pmr::memory_resource *r, std::uint64_t s, unsigned long
 }
 
 struct outcome {
-    double mops;
+    double mops;     // per wall-clock second
+    double cpu_mops; // per second of CPU time (user + system, every thread)
     unsigned long failures;
 };
+
+double cpu_seconds()
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 outcome run_once(std::pmr::memory_resource *r, unsigned threads, unsigned long ops)
 {
     std::vector<std::thread> ts;
     std::vector<unsigned long> fails(threads);
     std::vector<char> bad(threads, 0);
+    double c0 = cpu_seconds();
     auto t0 = std::chrono::steady_clock::now();
     for (unsigned t = 0; t < threads; t++)
         ts.emplace_back([&, t] {
@@ -125,7 +141,9 @@ outcome run_once(std::pmr::memory_resource *r, unsigned threads, unsigned long o
     for (std::thread &t : ts)
         t.join();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    outcome o{static_cast<double>(ops) * threads / secs / 1e6, 0};
+    double cpu = cpu_seconds() - c0;
+    double total = static_cast<double>(ops) * threads;
+    outcome o{total / secs / 1e6, total / cpu / 1e6, 0};
     for (unsigned t = 0; t < threads; t++) {
         if (bad[t]) {
             std::fprintf(stderr, "ca-bench-pmr: a block's stamp was overwritten: the run is wrong\n");
@@ -190,11 +208,13 @@ int main(int argc, char **argv)
             opt.w2_reps = opt.w3_reps = 1;
         } else if (a.rfind("--results=", 0) == 0) {
             opt.results = a.substr(10);
+        } else if (a == "--w2-only") {
+            opt.w2_only = true;
         } else if (a.rfind("--only=", 0) == 0) {
             opt.only = a.substr(7);
         } else {
             std::fprintf(stderr,
-                         "usage: ca-bench-pmr [--quick] [--results=DIR] [--only=RESOURCE]\n"
+                         "usage: ca-bench-pmr [--quick] [--results=DIR] [--only=RESOURCE] [--w2-only]\n"
                          "  W2 and W3 (T = 1, 2, 8) through std::pmr's allocation path, against\n"
                          "  ca::memory_resource (hint, ticket) and the standard resources\n");
             return a == "--help" ? 0 : 2;
@@ -233,10 +253,11 @@ int main(int argc, char **argv)
             std::perror(path.c_str());
             return 1;
         }
-        std::fprintf(csv, "workload,resource,threads,mops_median,mops_min,mops_max,failures\n");
+        std::fprintf(csv, "workload,resource,threads,mops_median,mops_min,mops_max,cpu_mops_median,failures\n");
     }
 
-    std::printf("W2 and W3 through std::pmr (Mops/s; median of %d / %d runs; %lu / %lu ops a thread)\n\n",
+    std::printf("W2 and W3 through std::pmr: Mops/s of wall-clock time (in brackets: per second of CPU\n"
+                "time, all threads); median of %d / %d runs; %lu / %lu ops a thread\n\n",
                 opt.w2_reps, opt.w3_reps, opt.w2_ops, opt.w3_ops);
     std::printf("| resource | W2 | W3 T=1 | W3 T=2 | W3 T=8 | failed allocations |\n");
     std::printf("|---|---|---|---|---|---|\n");
@@ -251,7 +272,7 @@ int main(int argc, char **argv)
             unsigned threads;
         };
         for (cell c : {cell{"W2", 1}, cell{"W3", 1}, cell{"W3", 2}, cell{"W3", 8}}) {
-            if (c.threads > 1 && !b.thread_safe) {
+            if ((c.threads > 1 && !b.thread_safe) || (opt.w2_only && std::strcmp(c.workload, "W2") != 0)) {
                 std::printf(" - |");
                 continue;
             }
@@ -262,19 +283,20 @@ int main(int argc, char **argv)
             // it (its pages, its pools), as every run leaves it empty.
             auto r = b.make();
             (void)run_once(r.get(), c.threads, ops);
-            std::vector<double> mops;
+            std::vector<double> mops, cpu_mops;
             for (int i = 0; i < reps; i++) {
                 outcome o = run_once(r.get(), c.threads, ops);
                 mops.push_back(o.mops);
+                cpu_mops.push_back(o.cpu_mops);
                 failures += o.failures;
             }
-            double med = median(mops);
-            std::printf(" %.1f |", med);
+            double med = median(mops), cpu_med = median(cpu_mops);
+            std::printf(" %.1f (%.1f) |", med, cpu_med);
             std::fflush(stdout);
             if (csv)
-                std::fprintf(csv, "%s,%s,%u,%.3f,%.3f,%.3f,%lu\n", c.workload, b.name, c.threads, med,
+                std::fprintf(csv, "%s,%s,%u,%.3f,%.3f,%.3f,%.3f,%lu\n", c.workload, b.name, c.threads, med,
                              *std::min_element(mops.begin(), mops.end()),
-                             *std::max_element(mops.begin(), mops.end()), failures);
+                             *std::max_element(mops.begin(), mops.end()), cpu_med, failures);
         }
         std::printf(" %lu |\n", failures);
     }
