@@ -15,8 +15,6 @@
  * Built twice by make check: with $(CXX) and with the other of g++ and
  * clang++ when installed.
  */
-#include <check.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -33,6 +31,9 @@
 
 #include "chunkarena.hpp"
 #include "tests/test_cxx.h"
+
+// Last: check.h defines a macro fail() that <ios> would see.
+#include <check.h>
 
 #define TIMEOUT 60
 
