@@ -367,9 +367,12 @@ std::enable_if_t<std::is_array_v<T> && std::extent_v<T> == 0, unique_ptr<T>> mak
  * per arena in a program (or shared library), made on first use and never
  * destroyed, so that it serves as long as the static arena does: from
  * constructors of globals in any file, and while the process exits.
+ * Hidden, as the arena is: two shared libraries that each define a static
+ * arena under the same id must not share one resource (an inline
+ * function's statics are otherwise merged across them at load time).
  */
 template <struct ca_arena_static *S>
-memory_resource &static_resource() noexcept
+CA_PRIVATE_VISIBILITY memory_resource &static_resource() noexcept
 {
     alignas(memory_resource) static unsigned char storage[sizeof(memory_resource)];
     static memory_resource *r = ::new (static_cast<void *>(storage)) memory_resource(reinterpret_cast<ca_arena *>(S));
