@@ -236,6 +236,61 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
     CA_PRIVATE_STATIC_ASSERT((lock) >= CA_LOCK_DEFAULT && (lock) <= CA_LOCK_HINT,             \
                              "CA_ARENA_DEFINE: lock must be a ca_lock")
 
+/* ------------------------------------------------- compiler attributes */
+
+/*
+ * The allocation functions carry the attributes malloc carries, so that the
+ * compiler checks their callers as it checks malloc's: with gcc -O2 -Wall,
+ * memset(ca_alloc(a, 40), 0, 100) warns (alloc_size), an ignored result
+ * warns (warn_unused_result), a NULL arena passed as a constant warns
+ * (nonnull), and the optimizer knows a new block aliases nothing (malloc)
+ * and how it is aligned (alloc_align). Each macro is empty on a compiler
+ * without the attribute (tested with __has_attribute), so the header stays
+ * plain C11 / C++11 for others.
+ *
+ * nonnull is a promise the caller makes, and the compiler may drop a NULL
+ * check that follows it; the library itself is built with CA_NO_NONNULL
+ * defined, so that it keeps the EINVAL answers documented below. Define
+ * CA_NO_NONNULL before including this header to drop nonnull in your code
+ * too (for instance to test those answers).
+ *
+ * alloc_size tells the compiler a block holds the bytes asked for, not the
+ * whole of its chunks: to use the rest (ca_usable_size), or the chunk that
+ * ca_realloc(a, p, 0) keeps, resize to it first, or the compiler may warn
+ * (-Warray-bounds) and _FORTIFY_SOURCE checks may stop the program.
+ */
+#if defined(__has_attribute)
+#define CA_PRIVATE_HAS_ATTRIBUTE(x) __has_attribute(x)
+#else
+#define CA_PRIVATE_HAS_ATTRIBUTE(x) 0
+#endif
+
+#if CA_PRIVATE_HAS_ATTRIBUTE(malloc)
+#define CA_ATTR_MALLOC __attribute__((malloc))
+#else
+#define CA_ATTR_MALLOC
+#endif
+#if CA_PRIVATE_HAS_ATTRIBUTE(alloc_size)
+#define CA_ATTR_ALLOC_SIZE(...) __attribute__((alloc_size(__VA_ARGS__)))
+#else
+#define CA_ATTR_ALLOC_SIZE(...)
+#endif
+#if CA_PRIVATE_HAS_ATTRIBUTE(alloc_align)
+#define CA_ATTR_ALLOC_ALIGN(n) __attribute__((alloc_align(n)))
+#else
+#define CA_ATTR_ALLOC_ALIGN(n)
+#endif
+#if CA_PRIVATE_HAS_ATTRIBUTE(warn_unused_result)
+#define CA_ATTR_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define CA_ATTR_WARN_UNUSED
+#endif
+#if CA_PRIVATE_HAS_ATTRIBUTE(nonnull) && !defined(CA_NO_NONNULL)
+#define CA_ATTR_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#else
+#define CA_ATTR_NONNULL(...)
+#endif
+
 /* ------------------------------------------------------------- arenas */
 
 /* Bytes of bookkeeping an arena of nchunks chunks needs with this config,
@@ -324,16 +379,20 @@ const char *ca_arena_check(ca_arena *arena);
  * no run of free chunks fits (or size exceeds the arena), EINVAL for a NULL
  * arena. With caches, "no room" is after the calling thread's cached
  * blocks went back (see ENOMEM at the top). */
-void *ca_alloc(ca_arena *arena, size_t size);
+void *ca_alloc(ca_arena *arena, size_t size)
+    CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(2) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* As ca_alloc, aligned to `align`, a power of two (any: above the chunk
  * size only suitable start chunks qualify). NULL with EINVAL when align is
  * not a power of two (0 included), ENOMEM when nothing suitable is free. */
-void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size);
+void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size)
+    CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(3) CA_ATTR_ALLOC_ALIGN(2) CA_ATTR_WARN_UNUSED
+    CA_ATTR_NONNULL(1);
 
 /* n * size zeroed bytes. NULL with ENOMEM when n * size overflows or does
  * not fit. Zeroing costs O(bytes). */
-void *ca_calloc(ca_arena *arena, size_t n, size_t size);
+void *ca_calloc(ca_arena *arena, size_t n, size_t size)
+    CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(2, 3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /*
  * Resize the allocation at p to `size` bytes. In place when possible: it
@@ -344,12 +403,14 @@ void *ca_calloc(ca_arena *arena, size_t n, size_t size);
  * returns NULL and p is untouched. A bad p calls the fault handler, changes
  * nothing and returns NULL (errno EINVAL) if the handler returns.
  */
-void *ca_realloc(ca_arena *arena, void *p, size_t size);
+void *ca_realloc(ca_arena *arena, void *p, size_t size)
+    CA_ATTR_ALLOC_SIZE(3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* As ca_realloc, with the block aligned to `align` (a power of two, else
  * NULL with EINVAL): a p that is not moves, and the alignment is kept by
  * later moves (ca_realloc) as if the block had been made with it. */
-void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size);
+void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size)
+    CA_ATTR_ALLOC_SIZE(4) CA_ATTR_ALLOC_ALIGN(3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* Resize in place only; never moves. Returns 0, or -1 with ENOMEM when the
  * chunks after the allocation are not free. A bad p: as ca_realloc (-1,
@@ -479,7 +540,11 @@ const char *ca_lock_name(ca_lock lock);
 /* Everything below is used by the macros above; it is not part of the
  * interface and may change in any release. Do not touch the fields. */
 
+#if defined(__GNUC__) || defined(__clang__)
 #define CA_PRIVATE_VISIBILITY __attribute__((visibility("hidden")))
+#else
+#define CA_PRIVATE_VISIBILITY
+#endif
 
 /* C11 and C++11 spell alignment and compile-time checks differently. */
 #ifdef __cplusplus
