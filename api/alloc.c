@@ -5,11 +5,14 @@
  * check the arena is usable, run the operation (the layer locks inside it),
  * translate the core's status into errno or a fault. Faults are reported
  * after the operation returned, so the handler never runs with a lock of
- * the library held. Thread safety: see api/chunkarena.h.
+ * the library held. Each block's life is told to the memory tools at this
+ * boundary (api/track.h): after a successful allocation, before a free
+ * hands a block down, around a resize. Thread safety: see api/chunkarena.h.
  */
 #include "config.h"
 
 #include "api/internal.h"
+#include "api/track.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@ static void default_handler(const ca_fault_report *r)
 {
     fprintf(stderr, "chunkarena: %s: %p in arena \"%s\": %s\n", r->function, r->pointer,
             r->arena, ca_fault_name(r->fault));
+    ca_api_track_fault(); /* under a memory tool: where it happened */
     abort();
 }
 
@@ -88,7 +92,46 @@ static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
     void *p = ca_sync_arena_alloc(&a->sync, size, align, &st);
     if (!p)
         errno = st == CA_CORE_BADALIGN ? EINVAL : ENOMEM;
+    else if (ca_api_tracking())
+        ca_api_track_alloc(&a->sync.core, p, size);
     return p;
+}
+
+/*
+ * Free p, told to the memory tools first: a block is poisoned before it
+ * goes down, wherever it goes (the map, a cache), so it is never seen
+ * accessible there. The tools need its span, so under a tool p is judged
+ * once more (usable); a bad p is left to the free to report.
+ */
+static ca_core_status free_in(ca_arena *a, void *p)
+{
+    size_t span;
+    if (ca_api_tracking() && ca_sync_arena_usable(&a->sync, p, &span) == CA_CORE_OK)
+        ca_api_track_free(&a->sync.core, p, span);
+    return ca_sync_arena_free(&a->sync, p);
+}
+
+/*
+ * Resize p in place, the tools told: a shrink before its chunks go back
+ * (another thread may take them at once), a growth once they are p's.
+ */
+static ca_core_status resize_in(ca_arena *a, void *p, size_t size)
+{
+    if (!ca_api_tracking())
+        return ca_sync_arena_resize(&a->sync, p, size);
+    size_t span;
+    ca_core_status st = ca_sync_arena_usable(&a->sync, p, &span);
+    if (st != CA_CORE_OK)
+        return st;
+    size_t live = ca_api_track_live(p, span);
+    if (size < live)
+        ca_api_track_resize(&a->sync.core, p, live, size, span);
+    st = ca_sync_arena_resize(&a->sync, p, size);
+    if (st == CA_CORE_OK && size > live)
+        ca_api_track_resize(&a->sync.core, p, live, size, span);
+    else if (st != CA_CORE_OK && size < live) /* a shrink never fails; were it to: undo */
+        ca_api_track_resize(&a->sync.core, p, size, live, ca_api_track_span(&a->sync.core, size));
+    return st;
 }
 
 void *ca_alloc(ca_arena *a, size_t size)
@@ -138,6 +181,8 @@ static void *move_target(ca_arena *a, size_t align, size_t size)
                                        size < MOVE_ROOM_MIN ? MOVE_ROOM_MIN : size, &st);
     if (!q)
         errno = ENOMEM;
+    else if (ca_api_tracking())
+        ca_api_track_alloc(&a->sync.core, q, size);
     return q;
 }
 
@@ -160,7 +205,7 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     size_t old = 0;
     ca_core_status st;
     if (((uintptr_t)p & (align ? align - 1 : 0)) == 0) {
-        st = ca_sync_arena_resize(&a->sync, p, size);
+        st = resize_in(a, p, size);
         if (st == CA_CORE_OK) {
             /* Kept in place with an alignment asked: a later move keeps it. */
             if (align)
@@ -182,8 +227,12 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     void *q = move_target(a, keep, size);
     if (!q)
         return NULL; /* errno ENOMEM; p untouched */
+    /* Under a memory tool only the requested bytes of p are accessible
+     * (and worth copying). */
+    if (ca_api_tracking())
+        old = ca_api_track_live(p, old);
     memcpy(q, p, old < size ? old : size);
-    (void)ca_sync_arena_free(&a->sync, p);
+    (void)free_in(a, p);
     atomic_fetch_add_explicit(&a->moves, 1, memory_order_relaxed);
     return q;
 }
@@ -208,7 +257,7 @@ int ca_resize(ca_arena *a, void *p, size_t size)
         errno = EINVAL;
         return -1;
     }
-    ca_core_status st = ca_sync_arena_resize(&a->sync, p, size);
+    ca_core_status st = resize_in(a, p, size);
     if (st == CA_CORE_OK)
         return 0;
     if (st == CA_CORE_NOMEM)
@@ -226,7 +275,7 @@ ca_fault ca_free_checked(ca_arena *a, void *p)
         return CA_FAULT_NONE;
     if (!a || !ca_api_ready(a))
         return CA_FAULT_FOREIGN;
-    return ca_api_fault_of(ca_sync_arena_free(&a->sync, p));
+    return ca_api_fault_of(free_in(a, p));
 }
 
 void ca_free(ca_arena *a, void *p)
@@ -237,7 +286,7 @@ void ca_free(ca_arena *a, void *p)
         ca_api_report(a, p, CA_FAULT_FOREIGN, "ca_free");
         return;
     }
-    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    ca_core_status st = free_in(a, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free");
 }
@@ -251,7 +300,7 @@ void ca_free_any(void *p)
         ca_api_report(NULL, p, CA_FAULT_FOREIGN, "ca_free_any");
         return;
     }
-    ca_core_status st = ca_sync_arena_free(&a->sync, p);
+    ca_core_status st = free_in(a, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free_any");
 }
@@ -269,6 +318,13 @@ size_t ca_usable_size(ca_arena *a, const void *p)
     if (st != CA_CORE_OK) {
         fault(a, p, st, "ca_usable_size");
         return 0;
+    }
+    /* Under a memory tool, the bytes said usable become accessible now
+     * (as glibc's malloc_usable_size promises): the caller may use them. */
+    if (ca_api_tracking()) {
+        size_t live = ca_api_track_live(p, bytes);
+        if (live < bytes)
+            ca_api_track_resize(&a->sync.core, (void *)(uintptr_t)p, live, bytes, bytes);
     }
     return bytes;
 }
