@@ -93,7 +93,7 @@ static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
     if (!p)
         errno = st == CA_CORE_BADALIGN ? EINVAL : ENOMEM;
     else if (ca_api_tracking())
-        ca_api_track_alloc(&a->sync.core, p, size);
+        ca_api_track_alloc(a, p, size);
     return p;
 }
 
@@ -107,7 +107,7 @@ static ca_core_status free_in(ca_arena *a, void *p)
 {
     size_t span;
     if (ca_api_tracking() && ca_sync_arena_usable(&a->sync, p, &span) == CA_CORE_OK)
-        ca_api_track_free(&a->sync.core, p, span);
+        ca_api_track_free(a, p, span);
     return ca_sync_arena_free(&a->sync, p);
 }
 
@@ -125,12 +125,12 @@ static ca_core_status resize_in(ca_arena *a, void *p, size_t size)
         return st;
     size_t live = ca_api_track_live(p, span);
     if (size < live)
-        ca_api_track_resize(&a->sync.core, p, live, size, span);
+        ca_api_track_resize(a, p, live, size, span);
     st = ca_sync_arena_resize(&a->sync, p, size);
     if (st == CA_CORE_OK && size > live)
-        ca_api_track_resize(&a->sync.core, p, live, size, span);
+        ca_api_track_resize(a, p, live, size, span);
     else if (st != CA_CORE_OK && size < live) /* a shrink never fails; were it to: undo */
-        ca_api_track_resize(&a->sync.core, p, size, live, ca_api_track_span(&a->sync.core, size));
+        ca_api_track_resize(a, p, size, live, ca_api_track_span(a, size));
     return st;
 }
 
@@ -182,7 +182,7 @@ static void *move_target(ca_arena *a, size_t align, size_t size)
     if (!q)
         errno = ENOMEM;
     else if (ca_api_tracking())
-        ca_api_track_alloc(&a->sync.core, q, size);
+        ca_api_track_alloc(a, q, size);
     return q;
 }
 
@@ -324,7 +324,7 @@ size_t ca_usable_size(ca_arena *a, const void *p)
     if (ca_api_tracking()) {
         size_t live = ca_api_track_live(p, bytes);
         if (live < bytes)
-            ca_api_track_resize(&a->sync.core, (void *)(uintptr_t)p, live, bytes, bytes);
+            ca_api_track_resize(a, (void *)(uintptr_t)p, live, bytes, bytes);
     }
     return bytes;
 }

@@ -109,9 +109,9 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
         ca_sync_arena_init(&a->sync, kind, base, nchunks, shift, sync_meta, window);
     if (st != CA_CORE_OK)
         return st;
-    ca_api_track_region(&a->sync.core); /* no block yet: poisoned whole */
     a->lock = lock_of(kind);
     a->is_static = is_static;
+    ca_api_track_region(a); /* no block yet: poisoned whole */
     a->registered = false;
     a->named = true;
     strcpy(a->name, name); /* length checked by the callers */
@@ -212,7 +212,7 @@ int ca_arena_destroy(ca_arena *a)
     atomic_store_explicit(&a->state, CA_STATE_GONE, memory_order_relaxed);
     ca_registry_unlock();
     ca_registry_wait_readers();
-    ca_api_track_region_gone(&a->sync.core);
+    ca_api_track_region_gone(a);
     ca_sync_arena_fini(&a->sync);
     return 0;
 }
@@ -220,7 +220,7 @@ int ca_arena_destroy(ca_arena *a)
 void ca_arena_reset(ca_arena *a)
 {
     if (a && ca_api_ready(a)) {
-        ca_api_track_discard(&a->sync.core); /* every block gone at once */
+        ca_api_track_discard(a); /* every block gone at once */
         ca_sync_arena_reset(&a->sync);
     }
 }
@@ -362,6 +362,6 @@ void ca_arena_static_unregister(struct ca_arena_static *s)
     ca_registry_unlock();
     if (was)
         ca_registry_wait_readers();
-    ca_api_track_region_gone(&a->sync.core);
+    ca_api_track_region_gone(a);
     ca_sync_arena_fini(&a->sync);
 }

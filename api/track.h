@@ -14,11 +14,15 @@
  *
  *   - ASan: the region is poisoned except the requested bytes of live
  *     blocks (manual poisoning, __asan_(un)poison_memory_region);
- *   - memcheck: each block is a malloc-like block of its requested size
- *     (VALGRIND_MALLOCLIKE_BLOCK and its kin; not a memory pool, whose
- *     blocks memcheck checks for leaks only inside a malloc'd region, and
- *     a static arena's is not), so invalid accesses, uses after free and
- *     leaked blocks are reported as for malloc;
+ *   - memcheck: each block is announced with its requested size, so
+ *     invalid accesses, uses after free and leaked blocks are reported as
+ *     for malloc. A static arena's blocks are malloc-like blocks
+ *     (VALGRIND_MALLOCLIKE_BLOCK and kin); a created arena is a memory pool
+ *     (VALGRIND_MEMPOOL_*), because its region is often a heap block of
+ *     the caller's, and a malloc-like block at that block's first byte
+ *     would share its address, which memcheck cannot tell apart. (memcheck
+ *     checks a pool's blocks for leaks only inside a heap block: a created
+ *     arena over static memory gets every report but leaks.)
  *   - TSan: a free releases and an allocation acquires each chunk of the
  *     block (__tsan_release / __tsan_acquire on the chunk's address), so
  *     the hand-over of memory is a happens-before edge, and a real race on
@@ -42,7 +46,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "core/core.h"
+#include "api/internal.h"
 
 /* The tools found (bits), or -1 before the first look. */
 enum ca_api_track_tool {
@@ -63,38 +67,38 @@ static inline int ca_api_tracking(void)
     return __builtin_expect(t < 0, 0) ? ca_api_track_detect() : t;
 }
 
-/* The bytes of chunks a block of `size` bytes occupies in core c. */
-size_t ca_api_track_span(const ca_core *c, size_t size);
+/* The bytes of chunks a block of `size` bytes occupies in arena a. */
+size_t ca_api_track_span(const ca_arena *a, size_t size);
 
 /* The arena's region is new and holds no block: every byte becomes
  * inaccessible. */
-void ca_api_track_region(const ca_core *c);
+void ca_api_track_region(const ca_arena *a);
 
 /* Every block of the quiet arena is about to be discarded at once (reset):
  * call before the map is cleared (memcheck frees each live block, found
  * in the map); then every byte is inaccessible. */
-void ca_api_track_discard(const ca_core *c);
+void ca_api_track_discard(const ca_arena *a);
 
 /* The region goes back to its owner (a destroyed or unloaded arena, quiet):
  * its live blocks freed, every byte accessible again. */
-void ca_api_track_region_gone(const ca_core *c);
+void ca_api_track_region_gone(const ca_arena *a);
 
 /* A block of `size` requested bytes was just allocated at p: those bytes
  * become accessible (undefined for memcheck), the rest of its chunks stay
  * poisoned; TSan acquires its chunks. */
-void ca_api_track_alloc(const ca_core *c, void *p, size_t size);
+void ca_api_track_alloc(const ca_arena *a, void *p, size_t size);
 
 /* The block at p (span bytes of chunks) is about to be freed: call before
  * handing it down, so that it is poisoned wherever it goes next (a cache
  * included); TSan releases its chunks. */
-void ca_api_track_free(const ca_core *c, void *p, size_t span);
+void ca_api_track_free(const ca_arena *a, void *p, size_t span);
 
 /* The block at p (span bytes of chunks before the change) keeps its place
  * and its accessible part goes from `old` to `size` bytes (resize or
  * realloc in place, ca_usable_size). A shrink is announced before the
  * chunks are given back (TSan releases the chunks past the new span), a
  * growth after they were taken (TSan acquires the new ones). */
-void ca_api_track_resize(const ca_core *c, void *p, size_t old, size_t size, size_t span);
+void ca_api_track_resize(const ca_arena *a, void *p, size_t old, size_t size, size_t span);
 
 /* How many bytes from p, of the span bytes of its block, are accessible
  * now (its requested size, as far as the tools know it; span when no tool
