@@ -24,7 +24,6 @@ static void default_handler(const ca_fault_report *r)
 {
     fprintf(stderr, "chunkarena: %s: %p in arena \"%s\": %s\n", r->function, r->pointer,
             r->arena, ca_fault_name(r->fault));
-    ca_api_track_fault(); /* under a memory tool: where it happened */
     abort();
 }
 

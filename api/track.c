@@ -26,7 +26,7 @@
 #endif
 
 /* The sanitizers' interfaces (compiler-rt's asan_interface.h,
- * tsan_interface.h, common_interface_defs.h), weak: resolved by the dynamic
+ * tsan_interface.h), weak: resolved by the dynamic
  * linker when the program carries the runtime, NULL when not. */
 #define CA_WEAK __attribute__((weak))
 void __asan_poison_memory_region(void const volatile *addr, size_t size) CA_WEAK;
@@ -34,7 +34,6 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size) CA_WE
 void *__asan_region_is_poisoned(void *beg, size_t size) CA_WEAK;
 void __tsan_acquire(void *addr) CA_WEAK;
 void __tsan_release(void *addr) CA_WEAK;
-void __sanitizer_print_stack_trace(void) CA_WEAK;
 
 _Atomic int ca_api_track_tools = -1;
 
@@ -250,15 +249,4 @@ size_t ca_api_track_live(const void *p, size_t span)
     }
 #endif
     return span;
-}
-
-void ca_api_track_fault(void)
-{
-    int t = ca_api_tracking();
-    if ((t & (CA_TRACK_ASAN | CA_TRACK_TSAN)) && __sanitizer_print_stack_trace)
-        __sanitizer_print_stack_trace();
-#if CA_HAVE_VALGRIND
-    if (t & CA_TRACK_VALGRIND)
-        VALGRIND_PRINTF_BACKTRACE("chunkarena: the fault below was found here:\n");
-#endif
 }

@@ -105,9 +105,4 @@ void ca_api_track_resize(const ca_arena *a, void *p, size_t old, size_t size, si
  * keeps such a boundary). */
 size_t ca_api_track_live(const void *p, size_t span);
 
-/* A fault in the caller's use of the API is about to be reported: the
- * tool prints where it happened (ASan/TSan: a stack trace; memcheck: a
- * backtrace). */
-void ca_api_track_fault(void);
-
 #endif /* CA_API_TRACK_H */
