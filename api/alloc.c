@@ -102,11 +102,19 @@ static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
  * accessible there. The tools need its span, so under a tool p is judged
  * once more (usable); a bad p is left to the free to report.
  */
-static ca_core_status free_in(ca_arena *a, void *p)
+__attribute__((noinline)) static ca_core_status free_tracked(ca_arena *a, void *p)
 {
     size_t span;
-    if (ca_api_tracking() && ca_sync_arena_usable(&a->sync, p, &span) == CA_CORE_OK)
+    if (ca_sync_arena_usable(&a->sync, p, &span) == CA_CORE_OK)
         ca_api_track_free(a, p, span);
+    return ca_sync_arena_free(&a->sync, p);
+}
+
+/* Inlined: with no tool present, a free pays one load and a branch. */
+static inline ca_core_status free_in(ca_arena *a, void *p)
+{
+    if (ca_api_tracking())
+        return free_tracked(a, p);
     return ca_sync_arena_free(&a->sync, p);
 }
 
