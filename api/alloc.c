@@ -7,11 +7,14 @@
  * locks inside it),
  * translate the core's status into errno or a fault. Faults are reported
  * after the operation returned, so the handler never runs with a lock of
- * the library held. Thread safety: see api/chunkarena.h.
+ * the library held. Each block's life is told to the memory tools at this
+ * boundary (api/track.h): after a successful allocation, before a free
+ * hands a block down, around a resize. Thread safety: see api/chunkarena.h.
  */
 #include "config.h"
 
 #include "api/internal.h"
+#include "api/track.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -90,7 +93,54 @@ static inline void *alloc_in(ca_arena *a, size_t align, size_t size)
     void *p = ca_cache_alloc(&a->cache, size, align, 0, &st);
     if (!p)
         errno = st == CA_CORE_BADALIGN ? EINVAL : ENOMEM;
+    else if (ca_api_tracking())
+        ca_api_track_alloc(a, p, size);
     return p;
+}
+
+/*
+ * Free p, told to the memory tools first: a block is poisoned before it
+ * goes down, wherever it goes (the map, a cache), so it is never seen
+ * accessible there. The tools need its span, so under a tool p is judged
+ * once more (usable); a bad p is left to the free to report.
+ */
+__attribute__((noinline)) static ca_core_status free_tracked(ca_arena *a, void *p)
+{
+    size_t span;
+    if (ca_sync_arena_usable(&a->sync, p, &span) == CA_CORE_OK)
+        ca_api_track_free(a, p, span);
+    return ca_cache_free(&a->cache, p);
+}
+
+/* Inlined: with no tool present, a free pays one load and a branch. */
+static inline ca_core_status free_in(ca_arena *a, void *p)
+{
+    if (ca_api_tracking())
+        return free_tracked(a, p);
+    return ca_cache_free(&a->cache, p);
+}
+
+/*
+ * Resize p in place, the tools told: a shrink before its chunks go back
+ * (another thread may take them at once), a growth once they are p's.
+ */
+static ca_core_status resize_in(ca_arena *a, void *p, size_t size)
+{
+    if (!ca_api_tracking())
+        return ca_sync_arena_resize(&a->sync, p, size);
+    size_t span;
+    ca_core_status st = ca_sync_arena_usable(&a->sync, p, &span);
+    if (st != CA_CORE_OK)
+        return st;
+    size_t live = ca_api_track_live(p, span);
+    if (size < live)
+        ca_api_track_resize(a, p, live, size, span);
+    st = ca_sync_arena_resize(&a->sync, p, size);
+    if (st == CA_CORE_OK && size > live)
+        ca_api_track_resize(a, p, live, size, span);
+    else if (st != CA_CORE_OK && size < live) /* a shrink never fails; were it to: undo */
+        ca_api_track_resize(a, p, size, live, ca_api_track_span(a, size));
+    return st;
 }
 
 void *ca_alloc(ca_arena *a, size_t size)
@@ -140,6 +190,8 @@ static void *move_target(ca_arena *a, size_t align, size_t size)
                              &st);
     if (!q)
         errno = ENOMEM;
+    else if (ca_api_tracking())
+        ca_api_track_alloc(a, q, size);
     return q;
 }
 
@@ -162,7 +214,7 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     size_t old = 0;
     ca_core_status st;
     if (((uintptr_t)p & (align ? align - 1 : 0)) == 0) {
-        st = ca_sync_arena_resize(&a->sync, p, size);
+        st = resize_in(a, p, size);
         if (st == CA_CORE_OK) {
             /* Kept in place with an alignment asked: a later move keeps it. */
             if (align)
@@ -184,8 +236,12 @@ static void *realloc_in(ca_arena *a, void *p, size_t align, size_t size, const c
     void *q = move_target(a, keep, size);
     if (!q)
         return NULL; /* errno ENOMEM; p untouched */
+    /* Under a memory tool only the requested bytes of p are accessible
+     * (and worth copying). */
+    if (ca_api_tracking())
+        old = ca_api_track_live(p, old);
     memcpy(q, p, old < size ? old : size);
-    (void)ca_cache_free(&a->cache, p);
+    (void)free_in(a, p);
     atomic_fetch_add_explicit(&a->moves, 1, memory_order_relaxed);
     return q;
 }
@@ -210,7 +266,7 @@ int ca_resize(ca_arena *a, void *p, size_t size)
         errno = EINVAL;
         return -1;
     }
-    ca_core_status st = ca_sync_arena_resize(&a->sync, p, size);
+    ca_core_status st = resize_in(a, p, size);
     if (st == CA_CORE_OK)
         return 0;
     if (st == CA_CORE_NOMEM)
@@ -228,7 +284,7 @@ ca_fault ca_free_checked(ca_arena *a, void *p)
         return CA_FAULT_NONE;
     if (!a || !ca_api_ready(a))
         return CA_FAULT_FOREIGN;
-    return ca_api_fault_of(ca_cache_free(&a->cache, p));
+    return ca_api_fault_of(free_in(a, p));
 }
 
 void ca_free(ca_arena *a, void *p)
@@ -239,7 +295,7 @@ void ca_free(ca_arena *a, void *p)
         ca_api_report(a, p, CA_FAULT_FOREIGN, "ca_free");
         return;
     }
-    ca_core_status st = ca_cache_free(&a->cache, p);
+    ca_core_status st = free_in(a, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free");
 }
@@ -253,7 +309,7 @@ void ca_free_any(void *p)
         ca_api_report(NULL, p, CA_FAULT_FOREIGN, "ca_free_any");
         return;
     }
-    ca_core_status st = ca_cache_free(&a->cache, p);
+    ca_core_status st = free_in(a, p);
     if (st != CA_CORE_OK)
         fault(a, p, st, "ca_free_any");
 }
@@ -271,6 +327,13 @@ size_t ca_usable_size(ca_arena *a, const void *p)
     if (st != CA_CORE_OK) {
         fault(a, p, st, "ca_usable_size");
         return 0;
+    }
+    /* Under a memory tool, the bytes said usable become accessible now
+     * (as glibc's malloc_usable_size promises): the caller may use them. */
+    if (ca_api_tracking()) {
+        size_t live = ca_api_track_live(p, bytes);
+        if (live < bytes)
+            ca_api_track_resize(a, (void *)(uintptr_t)p, live, bytes, bytes);
     }
     return bytes;
 }

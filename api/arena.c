@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "api/internal.h"
+#include "api/track.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -132,6 +133,7 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
     ca_cache_init(&a->cache, &a->sync, classes, limit, eager);
     a->lock = lock_of(kind);
     a->is_static = is_static;
+    ca_api_track_region(a); /* no block yet: poisoned whole */
     a->registered = false;
     a->named = true;
     strcpy(a->name, name); /* length checked by the callers */
@@ -237,14 +239,17 @@ int ca_arena_destroy(ca_arena *a)
     ca_registry_unlock();
     ca_registry_wait_readers();
     ca_cache_fini(&a->cache);
+    ca_api_track_region_gone(a);
     ca_sync_arena_fini(&a->sync);
     return 0;
 }
 
 void ca_arena_reset(ca_arena *a)
 {
-    if (a && ca_api_ready(a))
+    if (a && ca_api_ready(a)) {
+        ca_api_track_discard(a); /* every block gone at once */
         ca_cache_reset(&a->cache); /* every thread's caches, then the sync arena */
+    }
 }
 
 ca_arena *ca_arena_find(const char *name)
@@ -334,7 +339,12 @@ bool ca_api_static_ready(ca_arena *a)
 /* Whether the process is exiting: set by an atexit handler that the
  * library arms when it is loaded. glibc runs the handlers in reverse order
  * of arming and the destructors of every module from a handler armed
- * before any constructor ran, so this one runs first. */
+ * before any constructor ran, so this one runs first. But that handler
+ * (_dl_fini) is armed after the constructors of the shared libraries the
+ * program was linked with, this one among them, and before the program's
+ * own: so the handler is armed again by each registration (from the
+ * constructor of the module that defines the arena), which runs before
+ * _dl_fini when that module is the program. */
 static _Atomic bool exiting;
 
 static void note_exit(void)
@@ -349,6 +359,7 @@ __attribute__((constructor)) static void watch_exit(void)
 
 void ca_arena_static_register(struct ca_arena_static *s)
 {
+    (void)atexit(note_exit);
     ca_arena *a = (ca_arena *)s->object;
     if (!ca_api_ready(a))
         return;
@@ -380,5 +391,6 @@ void ca_arena_static_unregister(struct ca_arena_static *s)
     if (was)
         ca_registry_wait_readers();
     ca_cache_fini(&a->cache);
+    ca_api_track_region_gone(a);
     ca_sync_arena_fini(&a->sync);
 }

@@ -433,7 +433,11 @@ ca_fault ca_free_checked(ca_arena *arena, void *p);
 void ca_free_any(void *p);
 
 /* Bytes usable at p: its chunks times the chunk size (>= what was asked).
- * 0 for NULL; a bad p calls the fault handler and gives 0. */
+ * 0 for NULL; a bad p calls the fault handler and gives 0. Under
+ * AddressSanitizer or Valgrind memcheck only the bytes asked for are
+ * accessible; this call makes all the bytes it returns accessible (as
+ * glibc's malloc_usable_size does), so an overrun up to the usable size is
+ * reported only until it is asked for. */
 size_t ca_usable_size(ca_arena *arena, const void *p);
 
 /* ------------------------------------------------- seeing inside arenas */
