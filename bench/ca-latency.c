@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 #if !defined(__x86_64__)
 #error "ca-latency reads the TSC with rdtscp: x86-64 only"

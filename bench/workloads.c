@@ -22,7 +22,7 @@
 
 #include "bench/common.h"
 #include "bench/timing.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 

@@ -92,7 +92,7 @@
 #include <unistd.h>
 
 #include "api/chunkarena.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "sync/arena.h"
 
 /* ---- defaults and limits ---- */

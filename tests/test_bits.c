@@ -19,7 +19,7 @@
 #include "core/bits.h"
 #include "core/chunkmap.h"
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define RANDOM_WORDS 2000

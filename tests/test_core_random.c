@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define NONE SIZE_MAX

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 /* A core over heap memory. `region` is aligned to `align` (at least the
  * chunk size) and surrounded by guard bytes; so is `meta`. */

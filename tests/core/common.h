@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define TIMEOUT 120
