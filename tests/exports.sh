@@ -4,7 +4,8 @@
 #   1. every symbol the shared library exports (nm -D --defined-only) is a
 #      function declared in api/chunkarena.h;
 #   2. every function declared in api/chunkarena.h is exported;
-#   3. every exported symbol is called in at least one tests/*.c file, or
+#   3. every exported symbol is called in at least one tests/*.c or
+#      tests/*/*.c file, or
 #      (for the private helpers of CA_ARENA_DEFINE) called by a macro of the
 #      header that a tests/*.c file uses.
 # Comments and string literals do not count as declarations or calls.
@@ -27,7 +28,7 @@ fail() {
 
 test -f "$header" || fail "no header at $header (set srcdir)"
 test -f "$lib" || fail "no shared library at $lib (build it, or set CA_SHLIB)"
-set -- "$srcdir"/tests/*.c
+set -- "$srcdir"/tests/*.c "$srcdir"/tests/*/*.c
 test -f "$1" || fail "no tests/*.c under $srcdir"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/exports.XXXXXX") || fail "mktemp"
