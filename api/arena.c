@@ -118,6 +118,8 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
     return CA_CORE_OK;
 }
 
+static void arm_exit(void); /* see "Whether the process is exiting" below */
+
 static int errno_of(ca_core_status st)
 {
     return st == CA_CORE_TOOSMALL || st == CA_CORE_TOOLARGE ? ENOMEM : EINVAL;
@@ -163,6 +165,7 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
     ca_arena *a = (ca_arena *)at;
     void *sync_meta = (unsigned char *)a + OBJECT_ROOM;
 
+    arm_exit();
     ca_registry_lock();
     if (ca_registry_named(name)) {
         ca_registry_unlock();
@@ -289,6 +292,7 @@ bool ca_api_static_ready(ca_arena *a)
         int unset = CA_STATE_UNSET;
         if (atomic_compare_exchange_strong_explicit(&a->state, &unset, CA_STATE_SETTING,
                                                     memory_order_acquire, memory_order_acquire)) {
+            arm_exit();
             state = set_up_static((struct ca_arena_static *)a);
             /* release: pairs with the acquire loads of ca_api_ready */
             atomic_store_explicit(&a->state, state, memory_order_release);
@@ -303,25 +307,51 @@ bool ca_api_static_ready(ca_arena *a)
     return state == CA_STATE_READY;
 }
 
-/* Whether the process is exiting: set by an atexit handler that the
- * library arms when it is loaded. glibc runs the handlers in reverse order
- * of arming and the destructors of every module from a handler armed
- * before any constructor ran, so this one runs first. */
+/*
+ * Whether the process is exiting, so that a static arena's destructor leaves
+ * the arena alone (its memory stays until the end, and destructors that run
+ * later, or threads still running, may use it), while a dlclose() takes the
+ * arenas of the module it unloads out of the registry.
+ *
+ * The flag is set by an atexit handler, which must run before any module's
+ * destructor. glibc runs the atexit handlers in reverse order of arming,
+ * and every module's destructors from one of them: the dynamic linker's
+ * _dl_fini, which __libc_start_main arms just before the executable's
+ * constructors run. A handler armed later (by the executable's
+ * constructors, by main, by anything a dlopen()ed module does) runs before
+ * the destructors; one armed by a shared library's constructor at start-up
+ * runs after them all, too late. That last case is libchunkarena.so's own
+ * constructor, and the constructors of the static arenas of any library
+ * loaded with the program. So the handler is armed again wherever the
+ * library may run after start-up: when a static arena registers or sets
+ * itself up, and when an arena is created. Arming is bounded (MAX_ARMED):
+ * a program that creates arenas in a loop does not grow the atexit list.
+ */
+#define MAX_ARMED 32u
 static _Atomic bool exiting;
+static _Atomic unsigned armed;
 
 static void note_exit(void)
 {
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
 }
 
+static void arm_exit(void)
+{
+    if (atomic_load_explicit(&armed, memory_order_relaxed) < MAX_ARMED &&
+        atomic_fetch_add_explicit(&armed, 1u, memory_order_relaxed) < MAX_ARMED)
+        (void)atexit(note_exit);
+}
+
 __attribute__((constructor)) static void watch_exit(void)
 {
-    (void)atexit(note_exit);
+    arm_exit();
 }
 
 void ca_arena_static_register(struct ca_arena_static *s)
 {
     ca_arena *a = (ca_arena *)s->object;
+    arm_exit();
     if (!ca_api_ready(a))
         return;
     ca_registry_lock();
