@@ -120,6 +120,34 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
 
 static void arm_exit(void); /* see "Whether the process is exiting" below */
 
+/* Record the memory an arena was given: [mem, mem + len) and [meta,
+ * meta + meta_len) (meta NULL: carved from mem). */
+static void set_spans(ca_arena *a, const void *mem, size_t len, const void *meta, size_t meta_len)
+{
+    a->span[0][0] = (uintptr_t)mem;
+    a->span[0][1] = (uintptr_t)mem + len;
+    a->span[1][0] = meta ? (uintptr_t)meta : 0;
+    a->span[1][1] = meta ? (uintptr_t)meta + meta_len : 0;
+}
+
+static bool overlap(uintptr_t lo, uintptr_t hi, const uintptr_t span[2])
+{
+    return lo < hi && span[0] < span[1] && lo < span[1] && span[0] < hi;
+}
+
+/* Whether [lo, hi) overlaps the memory of a registered arena (caller holds
+ * the registry's writer lock). Reusing a live arena's memory would set up
+ * a second arena over the first (over the very same object when the
+ * bookkeeping is carved at the same place: adding it again would close the
+ * registry's list into a cycle). */
+static bool in_use(uintptr_t lo, uintptr_t hi)
+{
+    for (ca_arena *a = ca_registry_first(); a; a = ca_registry_next(a))
+        if (overlap(lo, hi, a->span[0]) || overlap(lo, hi, a->span[1]))
+            return true;
+    return false;
+}
+
 static int errno_of(ca_core_status st)
 {
     return st == CA_CORE_TOOSMALL || st == CA_CORE_TOOLARGE ? ENOMEM : EINVAL;
@@ -139,6 +167,19 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         return NULL;
     }
     ca_sync_kind kind = kind_of(c.lock);
+    uintptr_t mem_lo = (uintptr_t)mem, mem_hi = mem_lo + len;
+    uintptr_t meta_lo = (uintptr_t)c.meta, meta_hi = meta_lo + c.meta_len;
+    if (len > UINTPTR_MAX - mem_lo || (c.meta && c.meta_len > UINTPTR_MAX - meta_lo)) {
+        errno = EINVAL; /* wraps the address space */
+        return NULL;
+    }
+    if (c.meta) {
+        uintptr_t m[2] = {mem_lo, mem_hi};
+        if (overlap(meta_lo, meta_hi, m)) {
+            errno = EINVAL;
+            return NULL;
+        }
+    }
 
     /* Where things go: with a separate buffer, the bookkeeping there and
      * every chunk in mem; otherwise the bookkeeping at the front of mem. */
@@ -172,8 +213,14 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         errno = EEXIST;
         return NULL;
     }
+    if (in_use(mem_lo, mem_hi) || (c.meta && in_use(meta_lo, meta_hi))) {
+        ca_registry_unlock();
+        errno = EBUSY;
+        return NULL;
+    }
     ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false);
     if (st == CA_CORE_OK) {
+        set_spans(a, mem, len, c.meta, c.meta_len);
         atomic_store_explicit(&a->state, CA_STATE_READY, memory_order_release);
         ca_registry_add(a);
     }
@@ -282,6 +329,7 @@ static int set_up_static(struct ca_arena_static *s)
         return CA_STATE_BROKEN;
     ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
                                CA_CORE_DEFAULT_WINDOW, true);
+    set_spans(a, d->region, d->nchunks * d->chunk_size, d->meta, d->meta_len);
     return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
 }
 

@@ -196,9 +196,12 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
  *                 64-byte aligned, lock or fit_window out of range
  *   ENAMETOOLONG  name longer than CA_NAME_MAX
  *   EEXIST        an arena of that name exists
+ *   EBUSY         [mem, mem + len) or the metadata buffer overlaps the memory
+ *                 (region or bookkeeping) of a registered arena
  *   ENOMEM        len too small for one chunk (and the bookkeeping), or
  *                 meta_len too small
- * Cost: O(chunks / 32) to clear the map, and a registry update.
+ * (and EINVAL too when the metadata buffer overlaps [mem, mem + len)).
+ * Cost: O(chunks / 32) to clear the map, and a registry update (O(arenas)).
  */
 ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_config *config);
 

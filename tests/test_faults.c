@@ -88,6 +88,89 @@ START_TEST(create_fails_iff_no_chunk_fits)
 }
 END_TEST
 
+/* =============================================================== overlap */
+
+static size_t registered(void)
+{
+    return ca_arena_list(NULL, 0);
+}
+
+/* create must fail with `err`, registering nothing, and the registry must
+ * still end (a cycle would make list and find loop forever: the TCase's
+ * timeout catches it). */
+static void expect_refused(const char *what, void *mem, size_t len, const ca_config *c, int err)
+{
+    size_t before = registered();
+    errno = 0;
+    ca_arena *a = ca_arena_create("second", mem, len, c);
+    int e = errno;
+    ck_assert_msg(a == NULL && e == err, "%s: %p, errno %d (%s), expected %s", what, (void *)a, e,
+                  strerror(e), strerror(err));
+    ck_assert_msg(registered() == before, "%s: the registry went from %zu to %zu arenas", what,
+                  before, registered());
+    errno = 0;
+    ck_assert_msg(ca_arena_find("nope") == NULL && errno == ENOENT, "%s: find(\"nope\")", what);
+    errno = 0;
+    ck_assert_msg(ca_arena_find("second") == NULL && errno == ENOENT,
+                  "%s: \"second\" is registered", what);
+}
+
+/* _i: a lock. Over the same memory, over part of it, its bookkeeping in a
+ * live arena's memory, and the other way round: EBUSY; next to it: fine. */
+START_TEST(overlapping_arenas_refused)
+{
+    enum { LEN = 64 * 1024, CS = 64 };
+    ca_config c = {.chunk_size = CS, .lock = every_lock[_i]};
+    unsigned char *buf = aligned_alloc(4096, 4 * LEN);
+    ck_assert(buf != NULL);
+    size_t before = registered();
+
+    ca_arena *first = ca_arena_create("first", buf, LEN, &c);
+    ck_assert_msg(first != NULL, "first: %s", strerror(errno));
+    expect_refused("the same memory", buf, LEN, &c, EBUSY);
+    expect_refused("its second half", buf + LEN / 2, LEN, &c, EBUSY);
+    expect_refused("a small one at its start", buf, CS * 200, &c, EBUSY);
+    ca_config sep = c;
+    sep.meta_len = ca_arena_meta_size(LEN / CS, &c);
+    sep.meta = buf + LEN - 4096; /* bookkeeping inside first's memory */
+    expect_refused("metadata inside a live arena", buf + 2 * LEN, LEN, &sep, EBUSY);
+    sep.meta = buf + 2 * LEN; /* bookkeeping inside its own region */
+    expect_refused("metadata inside its own region", buf + 2 * LEN, LEN, &sep, EINVAL);
+
+    /* Right after first: accepted, and both work. */
+    ca_arena *next = ca_arena_create("next", buf + LEN, LEN, &c);
+    ck_assert_msg(next != NULL, "the memory right after a live arena: %s", strerror(errno));
+    ck_assert_uint_eq(registered(), before + 2);
+
+    /* An arena with separate bookkeeping: its buffer is taken too. */
+    ca_config sep2 = c;
+    sep2.meta_len = LEN; /* more than it needs: room for a whole arena */
+    sep2.meta = aligned_alloc(4096, LEN);
+    ck_assert(sep2.meta != NULL);
+    ca_arena *third = ca_arena_create("third", buf + 2 * LEN, LEN, &sep2);
+    ck_assert_msg(third != NULL, "third: %s", strerror(errno));
+    expect_refused("over another arena's separate bookkeeping", sep2.meta, LEN, &c, EBUSY);
+
+    void *p = ca_alloc(first, 100), *q = ca_alloc(next, 100), *r = ca_alloc(third, 100);
+    ck_assert(p && q && r);
+    ck_assert(ca_arena_of(p) == first && ca_arena_of(q) == next && ca_arena_of(r) == third);
+    ca_free(first, p);
+    ca_free(next, q);
+    ca_free(third, r);
+    ck_assert_int_eq(ca_arena_destroy(third), 0);
+    ck_assert_int_eq(ca_arena_destroy(next), 0);
+    ck_assert_int_eq(ca_arena_destroy(first), 0);
+    ck_assert_uint_eq(registered(), before);
+
+    /* Once first is gone, its memory may be used again. */
+    ca_arena *again = ca_arena_create("again", buf, LEN, &c);
+    ck_assert_msg(again != NULL, "the memory of a destroyed arena: %s", strerror(errno));
+    ck_assert_int_eq(ca_arena_destroy(again), 0);
+    free(sep2.meta);
+    free(buf);
+}
+END_TEST
+
 /* ================================================================= suite */
 
 static Suite *faults_suite(void)
@@ -97,6 +180,11 @@ static Suite *faults_suite(void)
     tcase_set_timeout(tc, TIMEOUT);
     tcase_add_loop_test(tc, create_fails_iff_no_chunk_fits, 0,
                         (int)(sizeof layout_chunk_sizes / sizeof layout_chunk_sizes[0]));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("overlap");
+    tcase_set_timeout(tc, 20);
+    tcase_add_loop_test(tc, overlapping_arenas_refused, 0, (int)NLOCKS);
     suite_add_tcase(s, tc);
     return s;
 }
