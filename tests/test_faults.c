@@ -13,6 +13,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,83 @@ START_TEST(overlapping_arenas_refused)
 }
 END_TEST
 
+/* ================================================================= align */
+
+/* The issue's first form: a block asked 2048, then kept in place asked
+ * only 2: a move needs only 2 (a run of 10 chunks after it is free, and
+ * none that is 2048-aligned). The bookkeeping is separate, so that the
+ * region is the same 40 chunks under every layer. */
+START_TEST(moved_block_keeps_the_alignment_asked_last)
+{
+    static _Alignas(4096) unsigned char m[2560];
+    static _Alignas(64) unsigned char meta[16384];
+    ca_config cfg = {.chunk_size = 64, .lock = every_lock[_i], .meta = meta, .meta_len = sizeof meta};
+    ca_arena *a = ca_arena_create("b", m, sizeof m, &cfg);
+    ck_assert_msg(a != NULL, "create: %s", strerror(errno));
+    unsigned char *p = ca_aligned_alloc(a, 2048, 67);
+    ck_assert(p != NULL && (uintptr_t)p % 2048 == 0);
+    memset(p, 0x5a, 67);
+    unsigned char *blocker = ca_alloc(a, 1); /* right after p: growth in place is impossible */
+    ck_assert_msg(blocker == p + 2 * 64, "the blocker is not right after p");
+    unsigned char *p2 = ca_aligned_realloc(a, p, 2, 17);
+    ck_assert_msg(p2 == p, "a shrink with alignment 2 moved the block");
+    errno = 0;
+    unsigned char *q = ca_realloc(a, p2, 575);
+    ck_assert_msg(q != NULL, "%s: the move found no room (errno %d) though a run of 10 chunks "
+                  "keeps the alignment asked last (2)", ca_lock_name(cfg.lock), errno);
+    for (size_t i = 0; i < 17; i++)
+        ck_assert_msg(q[i] == 0x5a, "byte %zu lost in the move", i);
+    ca_free(a, q);
+    ca_free(a, blocker);
+    ck_assert_ptr_null(ca_arena_check(a));
+    ck_assert_int_eq(ca_arena_destroy(a), 0);
+}
+END_TEST
+
+/* The second form: a block asked 128 lands (the only free chunk) on a 1024
+ * boundary after another block once asked 1024; a 128-aligned run of 4 is
+ * free but no 1024-aligned one: its move must succeed, 128-aligned. */
+START_TEST(moved_block_keeps_exactly_its_own_alignment)
+{
+    enum { CS = 64, N = 64 };
+    ca_config cfg = {.chunk_size = CS, .lock = every_lock[_i]};
+    cfg.meta_len = ca_arena_meta_size(N, &cfg);
+    cfg.meta = aligned_alloc(64, round_up(cfg.meta_len, 64));
+    unsigned char *mem = aligned_alloc(4096, N * CS);
+    ck_assert(cfg.meta && mem);
+    ca_arena *a = ca_arena_create("b2", mem, N * CS, &cfg);
+    ck_assert_msg(a != NULL, "create: %s", strerror(errno));
+
+    void *big = ca_aligned_alloc(a, 1024, 1); /* raises the largest alignment asked */
+    ck_assert(big != NULL);
+    ca_free(a, big);
+    void *blocks[N];
+    for (size_t i = 0; i < N; i++) {
+        blocks[i] = ca_alloc(a, 1);
+        ck_assert(blocks[i] != NULL);
+    }
+    ck_assert_ptr_null(ca_alloc(a, 1));
+    unsigned char *at16 = mem + 16 * CS; /* 1024-aligned */
+    ca_free(a, at16);
+    unsigned char *p = ca_aligned_alloc(a, 128, CS);
+    ck_assert_msg(p == at16, "the 128-aligned block is not in the only free chunk");
+    p[0] = 7;
+    for (size_t c = 2; c <= 5; c++) /* chunks 2..5: 128-aligned, not 1024-aligned */
+        ca_free(a, mem + c * CS);
+    errno = 0;
+    unsigned char *q = ca_realloc(a, p, 4 * CS);
+    ck_assert_msg(q != NULL, "%s: the move found no room (errno %d) though chunks 2..5 keep "
+                  "the 128 it was asked", ca_lock_name(cfg.lock), errno);
+    ck_assert_msg(q == mem + 2 * CS && q[0] == 7, "moved to chunk %td",
+                  (q - mem) / (ptrdiff_t)CS);
+    ck_assert_ptr_null(ca_arena_check(a));
+    ca_arena_reset(a);
+    ck_assert_int_eq(ca_arena_destroy(a), 0);
+    free(mem);
+    free(cfg.meta);
+}
+END_TEST
+
 /* ================================================================= suite */
 
 static Suite *faults_suite(void)
@@ -185,6 +263,12 @@ static Suite *faults_suite(void)
     tc = tcase_create("overlap");
     tcase_set_timeout(tc, 20);
     tcase_add_loop_test(tc, overlapping_arenas_refused, 0, (int)NLOCKS);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("align");
+    tcase_set_timeout(tc, TIMEOUT);
+    tcase_add_loop_test(tc, moved_block_keeps_the_alignment_asked_last, 0, (int)NLOCKS);
+    tcase_add_loop_test(tc, moved_block_keeps_exactly_its_own_alignment, 0, (int)NLOCKS);
     suite_add_tcase(s, tc);
     return s;
 }
