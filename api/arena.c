@@ -51,7 +51,8 @@ const char *ca_lock_name(ca_lock lock)
 {
     if (lock == CA_LOCK_DEFAULT)
         return "default";
-    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? ca_sync_kind_name(kind_of(lock)) : "?";
+    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? ca_sync_kind_name(kind_of(lock))
+                                                   : "unknown lock";
 }
 
 /* log2 of a chunk size that is a power of two in 16 .. 2^30, else 0. */

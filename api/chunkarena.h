@@ -146,6 +146,11 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
  * or threads still running); unloading its shared library takes it away.
  * If its name is taken by another arena, it works (ca_arena_of and
  * ca_free_any know its memory) but ca_arena_find finds the other one.
+ * In a static library (.a), a definition is linked (and registered) only if
+ * the program references something of its object file: either use the
+ * arena (CA_ARENA(id) through CA_ARENA_DECLARE) or any other symbol of that
+ * file from the program, or link the library whole
+ * (-Wl,--whole-archive libx.a -Wl,--no-whole-archive).
  */
 #define CA_ARENA(id) ((ca_arena *)&ca_static_##id)
 #define CA_ARENA_DECLARE(id) extern CA_PRIVATE_VISIBILITY struct ca_arena_static ca_static_##id
@@ -179,8 +184,9 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
 /* Bytes of bookkeeping an arena of nchunks chunks needs with this config,
  * for a separate metadata buffer (ca_config.meta). Counts the arena object,
  * the chunk map and its summaries, and the per-thread slots of
- * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks, a bad chunk size or lock.
- * O(1). */
+ * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks or more than 2^40, a chunk
+ * size that is not a power of two from 16 to 2^30 (1 GiB), a lock or
+ * fit_window out of range. O(1). */
 size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
 
 /*
@@ -192,15 +198,17 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
  *
  * Fails, registering nothing, with errno:
  *   EINVAL        name or mem NULL, name empty, chunk size not a power of two
- *                 or below 16, mem not aligned to the chunk size, meta not
- *                 64-byte aligned, lock or fit_window out of range
+ *                 from 16 to 2^30 (1 GiB), mem not aligned to the chunk size,
+ *                 meta not 64-byte aligned, lock or fit_window out of range,
+ *                 [mem, mem + len) wraps the address space
  *   ENAMETOOLONG  name longer than CA_NAME_MAX
  *   EEXIST        an arena of that name exists
  *   EBUSY         [mem, mem + len) or the metadata buffer overlaps the memory
- *                 (region or bookkeeping) of a registered arena
+ *                 (region or bookkeeping) of a registered arena (a metadata
+ *                 buffer that overlaps [mem, mem + len) itself: EINVAL)
  *   ENOMEM        len too small for one chunk (and the bookkeeping), or
  *                 meta_len too small
- * (and EINVAL too when the metadata buffer overlaps [mem, mem + len)).
+ * An arena holds at most 2^40 chunks: a larger region is used up to that.
  * Cost: O(chunks / 32) to clear the map, and a registry update (O(arenas)).
  */
 ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_config *config);
@@ -314,10 +322,12 @@ size_t ca_usable_size(ca_arena *arena, const void *p);
  * found the fault returns without changing anything. Process-wide. */
 ca_fault_handler ca_set_fault_handler(ca_fault_handler handler);
 
-/* A short description of a fault, e.g. "interior pointer". */
+/* A short description of a fault, e.g. "interior pointer"; "unknown fault"
+ * for a value that is not a ca_fault. */
 const char *ca_fault_name(ca_fault fault);
 
-/* The name of a layer: "default", "none", "spin", "ticket", "mutex", "hint". */
+/* The name of a layer: "default", "none", "spin", "ticket", "mutex", "hint";
+ * "unknown lock" for a value that is not a ca_lock. */
 const char *ca_lock_name(ca_lock lock);
 
 /* ------------------------------------- private: for CA_ARENA_DEFINE only */

@@ -9,7 +9,8 @@
  * that overlaps a live arena's memory is refused with EBUSY, registering
  * nothing, and the registry stays a list. "align": a block keeps the
  * alignment it was asked for, exactly, so a move finds any run that keeps
- * that promise. Single threaded.
+ * that promise. "names": one convention for a value outside an enum.
+ * Single threaded.
  */
 #include <check.h>
 #include <errno.h>
@@ -249,6 +250,17 @@ START_TEST(moved_block_keeps_exactly_its_own_alignment)
 }
 END_TEST
 
+/* ================================================================= names */
+
+/* One convention for a value outside the enumeration. */
+START_TEST(names_of_unknown_values)
+{
+    ck_assert_str_eq(ca_lock_name((ca_lock)99), "unknown lock");
+    ck_assert_str_eq(ca_fault_name((ca_fault)99), "unknown fault");
+    ck_assert_str_eq(ca_lock_name(CA_LOCK_HINT), "hint");
+}
+END_TEST
+
 /* ================================================================= suite */
 
 static Suite *faults_suite(void)
@@ -269,6 +281,10 @@ static Suite *faults_suite(void)
     tcase_set_timeout(tc, TIMEOUT);
     tcase_add_loop_test(tc, moved_block_keeps_the_alignment_asked_last, 0, (int)NLOCKS);
     tcase_add_loop_test(tc, moved_block_keeps_exactly_its_own_alignment, 0, (int)NLOCKS);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("names");
+    tcase_add_test(tc, names_of_unknown_values);
     suite_add_tcase(s, tc);
     return s;
 }
