@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/alloc.c — allocation in the spirit of malloc, and the fault handler.
  *

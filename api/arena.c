@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/arena.c — arenas as the user sees them: creation over caller memory,
  * static arenas, destruction, reset, lookup by name and by address.

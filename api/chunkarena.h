@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chunkarena.h — thread-safe, fixed-chunk arenas over memory you own.
  *
@@ -51,9 +52,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chunkarena_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Marks each function the library exports. The library is built with
+ * -fvisibility=hidden: what is not marked here stays inside it. */
+#define CA_API __attribute__((visibility("default")))
 
 /* ------------------------------------------------------------------ types */
 
@@ -187,7 +194,7 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
  * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks or more than 2^40, a chunk
  * size that is not a power of two from 16 to 2^30 (1 GiB), a lock or
  * fit_window out of range. O(1). */
-size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
+CA_API size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
 
 /*
  * Create an arena named `name` over [mem, mem + len), which the caller
@@ -211,52 +218,53 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
  * An arena holds at most 2^40 chunks: a larger region is used up to that.
  * Cost: O(chunks / 32) to clear the map, and a registry update (O(arenas)).
  */
-ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_config *config);
+CA_API ca_arena *ca_arena_create(const char *name, void *mem, size_t len,
+                                 const ca_config *config);
 
 /* Destroy an arena made by ca_arena_create: unregister it and give its
  * memory back to the caller. Fails with EBUSY while allocations are live
  * (ca_arena_reset first to discard them), EPERM for a static arena, EINVAL
  * for NULL. No operation on the arena may run meanwhile or afterwards;
  * lookups that already found it finish safely first. */
-int ca_arena_destroy(ca_arena *arena);
+CA_API int ca_arena_destroy(ca_arena *arena);
 
 /* Free every allocation of the arena at once. No operation on the arena
  * may run meanwhile, and no pointer into it may be used afterwards. The
  * figures of what is live go to 0; those of what happened (bytes requested,
  * failures, grows, shrinks, moves, the peak) keep counting. O(chunks / 32). */
-void ca_arena_reset(ca_arena *arena);
+CA_API void ca_arena_reset(ca_arena *arena);
 
 /* The arena registered as `name`, or NULL with errno ENOENT (EINVAL for
  * NULL). O(arenas). */
-ca_arena *ca_arena_find(const char *name);
+CA_API ca_arena *ca_arena_find(const char *name);
 
 /* Put up to `max` registered arenas in out[] (in registration order, the
  * newest first) and return how many there are in all (possibly more than
  * max). A snapshot: arenas created or destroyed meanwhile may or may not be
  * in it. O(arenas). */
-size_t ca_arena_list(ca_arena **out, size_t max);
+CA_API size_t ca_arena_list(ca_arena **out, size_t max);
 
 /* The arena's name (valid as long as the arena). */
-const char *ca_arena_name(const ca_arena *arena);
+CA_API const char *ca_arena_name(const ca_arena *arena);
 
 /* The registered arena whose region holds p, or NULL with errno ENOENT.
  * O(arenas). */
-ca_arena *ca_arena_of(const void *p);
+CA_API ca_arena *ca_arena_of(const void *p);
 
 /* Fill *stats with the arena's figures. Counters are summed over every
  * thread; the map is scanned once (under the lock, or as a snapshot under
  * CA_LOCK_HINT), O(chunks / 32). Returns 0, or -1 with EINVAL for NULL. */
-int ca_arena_stats(ca_arena *arena, ca_stats *stats);
+CA_API int ca_arena_stats(ca_arena *arena, ca_stats *stats);
 
 /* Write the arena's figures and a map of its occupancy (one character per
  * group of chunks, from ' ' empty to '#' full) to out. Returns 0, or -1
  * with errno from the stream. O(chunks / 32). */
-int ca_arena_dump(ca_arena *arena, FILE *out);
+CA_API int ca_arena_dump(ca_arena *arena, FILE *out);
 
 /* Verify every invariant of the arena (chunk map, summaries, counters).
  * Returns NULL if all hold, else a description of the first that does not.
  * The arena must be quiet (no operation in flight). O(chunks / 32). */
-const char *ca_arena_check(ca_arena *arena);
+CA_API const char *ca_arena_check(ca_arena *arena);
 
 /* -------------------------------------------------------- allocation */
 
@@ -264,16 +272,16 @@ const char *ca_arena_check(ca_arena *arena);
  * fact). size 0 gives a unique pointer to one chunk. NULL with ENOMEM when
  * no run of free chunks fits (or size exceeds the arena), EINVAL for a NULL
  * arena. */
-void *ca_alloc(ca_arena *arena, size_t size);
+CA_API void *ca_alloc(ca_arena *arena, size_t size);
 
 /* As ca_alloc, aligned to `align`, a power of two (any: above the chunk
  * size only suitable start chunks qualify). NULL with EINVAL when align is
  * not a power of two (0 included), ENOMEM when nothing suitable is free. */
-void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size);
+CA_API void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size);
 
 /* n * size zeroed bytes. NULL with ENOMEM when n * size overflows or does
  * not fit. Zeroing costs O(bytes). */
-void *ca_calloc(ca_arena *arena, size_t n, size_t size);
+CA_API void *ca_calloc(ca_arena *arena, size_t n, size_t size);
 
 /*
  * Resize the allocation at p to `size` bytes. In place when possible: it
@@ -284,34 +292,34 @@ void *ca_calloc(ca_arena *arena, size_t n, size_t size);
  * returns NULL and p is untouched. A bad p calls the fault handler, changes
  * nothing and returns NULL (errno EINVAL) if the handler returns.
  */
-void *ca_realloc(ca_arena *arena, void *p, size_t size);
+CA_API void *ca_realloc(ca_arena *arena, void *p, size_t size);
 
 /* As ca_realloc, with the block aligned to `align` (a power of two, else
  * NULL with EINVAL): a p that is not moves, and the alignment is kept by
  * later moves (ca_realloc) as if the block had been made with it. */
-void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size);
+CA_API void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size);
 
 /* Resize in place only; never moves. Returns 0, or -1 with ENOMEM when the
  * chunks after the allocation are not free. A bad p: as ca_realloc (-1,
  * EINVAL). */
-int ca_resize(ca_arena *arena, void *p, size_t size);
+CA_API int ca_resize(ca_arena *arena, void *p, size_t size);
 
 /* Free the allocation at p (NULL: nothing). A bad p calls the fault
  * handler and changes nothing. */
-void ca_free(ca_arena *arena, void *p);
+CA_API void ca_free(ca_arena *arena, void *p);
 
 /* Free the allocation at p and return CA_FAULT_NONE, or return what is
  * wrong with p and change nothing. Never calls the handler. NULL:
  * CA_FAULT_NONE. */
-ca_fault ca_free_checked(ca_arena *arena, void *p);
+CA_API ca_fault ca_free_checked(ca_arena *arena, void *p);
 
 /* Free p in whichever registered arena holds it (ca_arena_of); a p in no
  * arena calls the fault handler with CA_FAULT_FOREIGN. NULL: nothing. */
-void ca_free_any(void *p);
+CA_API void ca_free_any(void *p);
 
 /* Bytes usable at p: its chunks times the chunk size (>= what was asked).
  * 0 for NULL; a bad p calls the fault handler and gives 0. */
-size_t ca_usable_size(ca_arena *arena, const void *p);
+CA_API size_t ca_usable_size(ca_arena *arena, const void *p);
 
 /* ------------------------------------------------------------- faults */
 
@@ -320,15 +328,20 @@ size_t ca_usable_size(ca_arena *arena, const void *p);
  * and return the previous one. The handler runs in the thread that found
  * the fault, with no lock of the library held; if it returns, the call that
  * found the fault returns without changing anything. Process-wide. */
-ca_fault_handler ca_set_fault_handler(ca_fault_handler handler);
+CA_API ca_fault_handler ca_set_fault_handler(ca_fault_handler handler);
 
 /* A short description of a fault, e.g. "interior pointer"; "unknown fault"
  * for a value that is not a ca_fault. */
-const char *ca_fault_name(ca_fault fault);
+CA_API const char *ca_fault_name(ca_fault fault);
 
 /* The name of a layer: "default", "none", "spin", "ticket", "mutex", "hint";
  * "unknown lock" for a value that is not a ca_lock. */
-const char *ca_lock_name(ca_lock lock);
+CA_API const char *ca_lock_name(ca_lock lock);
+
+/* The version of the library actually loaded, as CA_VERSION (the headers'
+ * version, chunkarena_version.h) gives it: major * 10000 + minor * 100 +
+ * patch. O(1), thread-safe. */
+CA_API int ca_version(void);
 
 /* ------------------------------------- private: for CA_ARENA_DEFINE only */
 
@@ -371,8 +384,8 @@ struct ca_arena_static {
     struct ca_arena_static_desc desc;
 };
 
-void ca_arena_static_register(struct ca_arena_static *s);
-void ca_arena_static_unregister(struct ca_arena_static *s);
+CA_API void ca_arena_static_register(struct ca_arena_static *s);
+CA_API void ca_arena_static_unregister(struct ca_arena_static *s);
 
 #ifdef __cplusplus
 }

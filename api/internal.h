@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/internal.h — the arena object behind a ca_arena handle, and what the
  * api/ files share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/registry.c — the process-wide list of named arenas.
  *

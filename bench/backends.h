@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/backends.h — the small interface the workloads run against.
  *
@@ -28,7 +29,7 @@
 
 #include "api/chunkarena.h"
 
-/* The arena region of every chunkarena run: 160 MiB, as WORKLOADS.md says. */
+/* The arena region of every chunkarena run: 160 MiB, as docs/WORKLOADS.md says. */
 #define BENCH_ARENA_BYTES ((size_t)0xa000000)
 
 /* Alignment every malloc returns on the platforms we run on. */

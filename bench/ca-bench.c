@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/ca-bench.c — the benchmark of chunkarena: options, the plan of a
  * run, the drivers that turn workload runs into rows, and the peers.
@@ -71,7 +72,7 @@ typedef struct options {
 static const char usage[] =
     "usage: ca-bench [options]\n"
     "\n"
-    "Runs the workloads of WORKLOADS.md against every chunkarena sync layer, the\n"
+    "Runs the workloads of docs/WORKLOADS.md against every chunkarena sync layer, the\n"
     "system malloc, and jemalloc, mimalloc and tcmalloc when installed (each in a\n"
     "child process under LD_PRELOAD); prints one table per workload, writes a CSV,\n"
     "plot data and, with gnuplot, PNG plots.\n"
@@ -89,7 +90,7 @@ static const char usage[] =
     "                     spent): the table marks it, the CSV says runs and\n"
     "                     partial_runs\n"
     "  --w1-iters=N       W1 iterations (default 75000); its checksums are checked\n"
-    "                     against WORKLOADS.md for 75000 and 100000 only\n"
+    "                     against docs/WORKLOADS.md for 75000 and 100000 only\n"
     "  --results=DIR      plot data and PNGs go here (default " DEFAULT_RESULTS ")\n"
     "  --csv=PATH         the CSV (default DIR/latest.csv)\n"
     "  --plot-script=PATH the gnuplot script (default: bench/plots.gp of the source)\n"
@@ -366,7 +367,7 @@ static void run_w1(const plan *pl, config *c, bool plot)
     bool match = known && r.sum_size == es && r.sum_align == ea && r.free_events == ef;
     if (known && !match)
         bench_fail("%s: checksums sum(size)=%llu sum(align)=%llu free events=%llu differ from "
-                   "WORKLOADS.md (%llu, %llu, %llu): the replay is not exact",
+                   "docs/WORKLOADS.md (%llu, %llu, %llu): the replay is not exact",
                    c->what, (unsigned long long)r.sum_size, (unsigned long long)r.sum_align,
                    (unsigned long long)r.free_events, (unsigned long long)es,
                    (unsigned long long)ea, (unsigned long long)ef);
@@ -766,12 +767,12 @@ static void section_header(const plan *pl, int wi)
     case 0: {
         uint64_t s, a, f;
         if (w1_expected(pl->w1_iters, &s, &a, &f))
-            printf("   %zu iterations; WORKLOADS.md checksums: sum(size)=%llu sum(align)=%llu "
+            printf("   %zu iterations; docs/WORKLOADS.md checksums: sum(size)=%llu sum(align)=%llu "
                    "free events=%llu\n",
                    pl->w1_iters, (unsigned long long)s, (unsigned long long)a,
                    (unsigned long long)f);
         else
-            printf("   %zu iterations: WORKLOADS.md gives no checksums for this count "
+            printf("   %zu iterations: docs/WORKLOADS.md gives no checksums for this count "
                    "(75000, 100000 only): not checked\n",
                    pl->w1_iters);
         break;
@@ -868,7 +869,7 @@ int main(int argc, char **argv)
 
     allocator_id self;
     allocator_detect(&self);
-    printf("ca-bench: chunkarena benchmark, the workloads of WORKLOADS.md%s\n",
+    printf("ca-bench: chunkarena benchmark, the workloads of docs/WORKLOADS.md%s\n",
            o.quick ? "\n*** QUICK RUN: fewer ops and repetitions in W2-W5 (W1 is complete); "
                      "figures are rougher ***"
                    : "");

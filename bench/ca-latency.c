@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/ca-latency.c — the core's latency in two situations that decide
  * whether a chunk allocator is usable, on a 160 MiB region of 256-byte

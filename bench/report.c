@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/report.c — rows, tables, CSV, plot data and plots (see report.h).
  *
@@ -309,8 +310,8 @@ static void table_w1(FILE *out)
         fprintf(out, "  checksums %s: sum(size)=%s sum(align)=%s free events=%s -> %s\n", who,
                 cell("W1", &k[i], 1, "sum_size"), cell("W1", &k[i], 1, "sum_align"),
                 cell("W1", &k[i], 1, "free_events"),
-                strcmp(ck, "1") == 0   ? "match WORKLOADS.md"
-                : strcmp(ck, "0") == 0 ? "DO NOT MATCH WORKLOADS.md"
+                strcmp(ck, "1") == 0   ? "match docs/WORKLOADS.md"
+                : strcmp(ck, "0") == 0 ? "DO NOT MATCH docs/WORKLOADS.md"
                                        : "not checked (no reference for this count)");
     }
 }

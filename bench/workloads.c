@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * bench/workloads.c — W1 to W5 (see workloads.h and WORKLOADS.md).
+ * bench/workloads.c — W1 to W5 (see workloads.h and docs/WORKLOADS.md).
  *
  * The order of the random draws is the specification: it is spelled out
  * next to each loop. Verification that costs nothing measurable (counting,
@@ -151,7 +152,7 @@ typedef struct slot {
     size_t usable; /* probed runs with footprint only */
 } slot;
 
-/* The request of one allocation, in the order WORKLOADS.md draws it. */
+/* The request of one allocation, in the order docs/WORKLOADS.md draws it. */
 static ALWAYS_INLINE void churn_draw(churn_shape shape, ca_splitmix64 *rng, size_t *align,
                                      size_t *size)
 {

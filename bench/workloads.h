@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * bench/workloads.h — the five workloads of WORKLOADS.md (shared/), each
+ * bench/workloads.h — the five workloads of docs/WORKLOADS.md, each
  * written once against the heap interface of backends.h.
  *
  * Every workload draws from SplitMix64 (tests/splitmix64.h) exactly as
@@ -23,7 +24,7 @@
 #include "bench/backends.h"
 #include "bench/verify.h"
 
-/* ---- the constants of WORKLOADS.md ---- */
+/* ---- the constants of docs/WORKLOADS.md ---- */
 
 #define W1_SEED 0x5ca0001u
 #define W1_ITERS 75000u
@@ -37,7 +38,7 @@
 #define W5_START_SIZE 64u
 #define W5_OPS 1000000u
 
-/* The checksums WORKLOADS.md gives for W1 (sum(size), sum(align), free
+/* The checksums docs/WORKLOADS.md gives for W1 (sum(size), sum(align), free
  * events), for the iteration counts it names; false for any other count. */
 bool w1_expected(size_t iters, uint64_t *sum_size, uint64_t *sum_align, uint64_t *free_events);
 

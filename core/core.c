@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/core.c — search, claim, release and resize over the chunk map.
  *

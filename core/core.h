@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/core.h — the bitmap chunk allocator: one region, one chunk map.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/arena.c — one core bound to one sync layer (see sync/arena.h).
  *

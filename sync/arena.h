@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/arena.h — an arena: one core bound to one sync layer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/none.h — the "none" layer: no locking at all.
  *

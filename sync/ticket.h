@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/ticket.h — the "ticket" layer: a FIFO ticket lock that survives
  * oversubscription.

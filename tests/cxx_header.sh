@@ -16,7 +16,7 @@ set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
-inc="-I$srcdir/api"
+inc="-I$srcdir/api -I${builddir:-.}/api" # chunkarena_version.h is made by configure
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cxx_header.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 failed=0

@@ -30,7 +30,7 @@ static inline uint64_t ca_splitmix64_next(ca_splitmix64 *r)
     return z ^ (z >> 31);
 }
 
-/* next() % n, exactly as WORKLOADS.md draws it (n > 0). */
+/* next() % n, exactly as docs/WORKLOADS.md draws it (n > 0). */
 static inline uint64_t ca_splitmix64_below(ca_splitmix64 *r, uint64_t n)
 {
     return ca_splitmix64_next(r) % n;

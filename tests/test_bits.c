@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_bits.c — suite "bits": the word primitives under the core and
  * the places where they meet word boundaries. First the pure helpers of

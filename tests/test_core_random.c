@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_core_random.c — suite "core_random": a randomised differential
  * test of the core against the reference model of tests/testutil.h (an

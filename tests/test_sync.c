@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_sync.c — suite "sync": the sync layers' contract and the arena
  * that binds a layer to a core.
