@@ -49,6 +49,7 @@
  * good, and so are the summary bits of map words and level-1 words past the
  * end, so no scan needs to know where the region ends.
  */
+#include "invariant.h"
 #include "core.h"
 
 #define SEQ memory_order_seq_cst
@@ -721,6 +722,9 @@ static void mark_aligned(ca_core *c, size_t s, size_t align, bool shared)
            !atomic_compare_exchange_weak_explicit(&c->max_align, &most, align, RLX, RLX))
         ;
     unsigned k = ca_bits_first((uint64_t)align) - c->shift;
+    CA_ASSERT((align & (align - 1)) == 0 && k >= 1 && s < c->nchunks);
+    CA_ASSERT(((((uintptr_t)c->base >> c->shift) + s) & (((uintptr_t)1 << k) - 1)) == 0);
+    CA_ASSERT(!record_of(c, s, &b)); /* one record a block */
     flip_record(c, plane_at(c, k) + (s >> k), true, shared);
 }
 
@@ -1210,6 +1214,7 @@ ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_met
             hi = mid;
         }
     }
+    CA_ASSERT((front & (cs - 1)) == 0 && front + (lo << shift) <= len);
     *nchunks = lo;
     *meta = mem;
     *base = (unsigned char *)mem + front;

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "core/invariant.h"
 #include "sync/arena.h"
 
 #include <assert.h>
@@ -122,6 +123,11 @@ HOT ca_core_ctx *enter(ca_sync_arena *a)
 
 HOT void leave(ca_sync_arena *a, ca_core_ctx *x)
 {
+    /* A debug build checks the whole core after every operation of a
+     * locked arena, while the lock still keeps others out (the one place:
+     * every operation leaves through here). A lock-free arena has no
+     * quiet moment to check. */
+    CA_ASSERT(a->kind == CA_SYNC_HINT || ca_core_check(&a->core, &x->tally) == NULL);
     switch (a->kind) {
     case CA_SYNC_SPIN:
         ca_sync_spin_unlock(&a->lock.spin);
