@@ -10,8 +10,13 @@
  *   CA_LOCK_NONE    no locking: one thread at a time (freestanding-friendly)
  *   CA_LOCK_SPIN    test-and-test-and-set spinlock; yields after a few microseconds
  *   CA_LOCK_TICKET  FIFO ticket lock; fair, but slow when threads outnumber cores
- *   CA_LOCK_MUTEX   pthread mutex; for oversubscribed machines
- *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit hints
+ *   CA_LOCK_MUTEX   pthread mutex: waiters sleep in the kernel
+ *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit hints.
+ *                   Its limits today: 32 threads per arena get a slot (a
+ *                   next-fit hint and counters) of their own, more share one
+ *                   overflow slot; a thread keeps its slots in up to 8 arenas
+ *                   at once (more make it give one up and claim again); each
+ *                   arena needs about 4 KiB more bookkeeping (the slots)
  *   CA_LOCK_DEFAULT the layer chosen by ./configure --with-lock (hint unless changed)
  *
  * The bookkeeping is a bitmap of chunks kept outside the region, so a buffer
