@@ -56,15 +56,6 @@ const char *ca_lock_name(ca_lock lock)
                                                    : "unknown lock";
 }
 
-/* log2 of a chunk size that is a power of two in 16 .. 2^30, else 0. */
-static unsigned shift_of(size_t chunk_size)
-{
-    if (chunk_size < 16 || chunk_size > ((size_t)1 << CA_CORE_MAX_CHUNK_SHIFT) ||
-        (chunk_size & (chunk_size - 1)))
-        return 0;
-    return (unsigned)__builtin_ctzll(chunk_size);
-}
-
 /* A config with every default filled in; false if any field is out of range. */
 static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
 {
@@ -73,17 +64,21 @@ static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
     if (out->chunk_size == 0)
         out->chunk_size = CA_DEFAULT_CHUNK_SIZE;
     if (out->fit_window == 0)
-        out->fit_window = CA_CORE_DEFAULT_WINDOW;
-    *shift = shift_of(out->chunk_size);
+        out->fit_window = CA_SYNC_DEFAULT_WINDOW;
+    *shift = ca_sync_chunk_shift(out->chunk_size);
     return *shift != 0 && (unsigned)out->lock <= (unsigned)CA_LOCK_HINT &&
-           out->fit_window <= CA_CORE_MAX_WINDOW;
+           out->fit_window <= CA_SYNC_MAX_WINDOW;
 }
 
-/* All the bookkeeping of n chunks under `kind` (ca_core_meta_fn). */
-static size_t meta_bytes(size_t nchunks, const void *kind)
+/* The arena's own bytes before the layer's bookkeeping: the object, and 64
+ * to align it. */
+#define OWN_BYTES (OBJECT_ROOM + 64u)
+
+/* All the bookkeeping of n chunks under `kind`; 0: too many chunks. */
+static size_t meta_bytes(size_t nchunks, ca_sync_kind kind)
 {
-    size_t sync = ca_sync_meta_size(*(const ca_sync_kind *)kind, nchunks);
-    return sync ? OBJECT_ROOM + 64u + sync : 0; /* 64: room to align the object */
+    size_t sync = ca_sync_meta_size(kind, nchunks);
+    return sync ? OWN_BYTES + sync : 0;
 }
 
 size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
@@ -91,12 +86,12 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
     ca_config c;
     unsigned shift;
     ca_sync_kind kind;
-    if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_CORE_MAX_CHUNKS) {
+    if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_SYNC_MAX_CHUNKS) {
         errno = EINVAL;
         return 0;
     }
     kind = kind_of(c.lock);
-    return meta_bytes(nchunks, &kind);
+    return meta_bytes(nchunks, kind);
 }
 
 /* Fill in a new arena object at `obj` and set up its sync arena; the caller
@@ -189,16 +184,16 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
     void *meta, *base;
     if (c.meta) {
         nchunks = len >> shift;
-        if (nchunks > CA_CORE_MAX_CHUNKS)
-            nchunks = CA_CORE_MAX_CHUNKS;
-        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, &kind)) {
+        if (nchunks > CA_SYNC_MAX_CHUNKS)
+            nchunks = CA_SYNC_MAX_CHUNKS;
+        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, kind)) {
             errno = ENOMEM;
             return NULL;
         }
         meta = c.meta;
         base = mem;
     } else {
-        ca_core_status st = ca_core_layout(mem, len, shift, meta_bytes, &kind, &nchunks, &meta, &base);
+        ca_core_status st = ca_sync_layout(kind, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
         if (st != CA_CORE_OK) {
             errno = errno_of(st);
             return NULL;
@@ -308,7 +303,7 @@ ca_arena *ca_arena_of(const void *p)
     ca_arena *found = NULL;
     ca_registry_enter();
     for (ca_arena *a = ca_registry_first(); a && !found; a = ca_registry_next(a))
-        if (ca_core_owns(&a->sync.core, p))
+        if (ca_sync_arena_owns(&a->sync, p))
             found = a;
     ca_registry_leave();
     if (!found)
@@ -323,14 +318,14 @@ static int set_up_static(struct ca_arena_static *s)
 {
     const struct ca_arena_static_desc *d = &s->desc;
     ca_arena *a = (ca_arena *)s->object;
-    unsigned shift = shift_of(d->chunk_size);
+    unsigned shift = ca_sync_chunk_shift(d->chunk_size);
     ca_sync_kind kind = kind_of(d->lock);
     if (!d->name || d->name[0] == '\0' || strlen(d->name) > CA_NAME_MAX || shift == 0 ||
         (unsigned)d->lock > (unsigned)CA_LOCK_HINT ||
         d->meta_len < ca_sync_meta_size(kind, d->nchunks))
         return CA_STATE_BROKEN;
     ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
-                               CA_CORE_DEFAULT_WINDOW, true);
+                               CA_SYNC_DEFAULT_WINDOW, true);
     set_spans(a, d->region, d->nchunks * d->chunk_size, d->meta, d->meta_len);
     return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
 }

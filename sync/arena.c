@@ -330,3 +330,38 @@ const char *ca_sync_arena_check(ca_sync_arena *a)
     tally(a, &t);
     return ca_core_check(&a->core, &t);
 }
+
+/* ---- what the api layer needs of the core ---- */
+
+unsigned ca_sync_chunk_shift(size_t chunk_size)
+{
+    if (chunk_size < ((size_t)1 << CA_CORE_MIN_CHUNK_SHIFT) ||
+        chunk_size > ((size_t)1 << CA_CORE_MAX_CHUNK_SHIFT) || (chunk_size & (chunk_size - 1)))
+        return 0;
+    return (unsigned)__builtin_ctzll(chunk_size);
+}
+
+typedef struct layout_arg {
+    ca_sync_kind kind;
+    size_t extra;
+} layout_arg;
+
+/* The owner's bytes and the layer's bookkeeping of n chunks (ca_core_meta_fn). */
+static size_t layout_meta(size_t nchunks, const void *arg)
+{
+    const layout_arg *l = arg;
+    size_t sync = ca_sync_meta_size(l->kind, nchunks);
+    return sync ? l->extra + sync : 0;
+}
+
+ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+                              unsigned shift, size_t *nchunks, void **meta, void **base)
+{
+    layout_arg l = {kind, extra};
+    return ca_core_layout(mem, len, shift, layout_meta, &l, nchunks, meta, base);
+}
+
+bool ca_sync_arena_owns(const ca_sync_arena *a, const void *p)
+{
+    return ca_core_owns(&a->core, p);
+}
