@@ -77,6 +77,15 @@ static uint64_t parse_count(const char *arg, const char *value, uint64_t lo, uin
     return v;
 }
 
+/* The sync layer called `name`, or CA_SYNC_KINDS. */
+static ca_sync_kind kind_named(const char *name)
+{
+    for (unsigned i = 0; i < CA_SYNC_KINDS; i++)
+        if (strcmp(name, ca_sync_kind_name((ca_sync_kind)i)) == 0)
+            return (ca_sync_kind)i;
+    return CA_SYNC_KINDS;
+}
+
 static void parse_options(int argc, char **argv, options *o)
 {
     bool have_seconds = false, have_ops = false, have_seed = false, have_chunks = false;
@@ -102,7 +111,7 @@ static void parse_options(int argc, char **argv, options *o)
                 o->layer = LAYER_ALL;
             else if (strcmp(value, "api") == 0)
                 o->layer = LAYER_API;
-            else if (ca_sync_kind_parse(value, &k))
+            else if ((k = kind_named(value)) != CA_SYNC_KINDS)
                 o->layer = (int)k;
             else
                 bad_argument("--layer: unknown layer '%s' (none, spin, ticket, mutex, hint, api, "

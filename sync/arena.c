@@ -24,16 +24,6 @@ const char *ca_sync_kind_name(ca_sync_kind kind)
     return (unsigned)kind < CA_SYNC_KINDS ? kind_names[kind] : "?";
 }
 
-bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind)
-{
-    for (unsigned i = 0; i < CA_SYNC_KINDS; i++)
-        if (strcmp(name, kind_names[i]) == 0) {
-            *kind = (ca_sync_kind)i;
-            return true;
-        }
-    return false;
-}
-
 ca_sync_kind ca_sync_default_kind(void)
 {
     return CA_SYNC_DEFAULT; /* configure --with-lock */

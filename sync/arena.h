@@ -75,9 +75,6 @@ typedef struct ca_sync_stats {
 /* The layer's name ("none", "spin", "ticket", "mutex", "hint"). */
 const char *ca_sync_kind_name(ca_sync_kind kind);
 
-/* The layer named `name`; false if there is none. */
-bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind);
-
 /* The default layer (configure --with-lock). */
 ca_sync_kind ca_sync_default_kind(void);
 

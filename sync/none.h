@@ -27,12 +27,6 @@ static inline void ca_sync_none_lock(ca_sync_none *l)
     (void)l;
 }
 
-static inline bool ca_sync_none_trylock(ca_sync_none *l)
-{
-    (void)l;
-    return true;
-}
-
 static inline void ca_sync_none_unlock(ca_sync_none *l)
 {
     (void)l;
