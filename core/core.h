@@ -229,7 +229,9 @@ typedef size_t ca_core_meta_fn(size_t nchunks, const void *arg);
  * region is used up to that many). Fills *nchunks, *meta and *base;
  * refuses as ca_core_init does: BADCHUNK, MISALIGNED (mem not aligned to
  * the chunk size), TOOSMALL (not one chunk fits), TOOLARGE (the range
- * wraps). Cost: a few evaluations of meta_bytes. */
+ * wraps). TOOSMALL exactly when not even one chunk fits after its
+ * bookkeeping. Cost: about log2(len / chunk size) evaluations of meta_bytes
+ * (a binary search: meta_bytes must not grow when n falls). */
 ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
                               const void *arg, size_t *nchunks, void **meta, void **base);
 
