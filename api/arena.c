@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/arena.c — arenas as the user sees them: creation over caller memory,
  * static arenas, destruction, reset, lookup by name and by address.
@@ -52,16 +53,8 @@ const char *ca_lock_name(ca_lock lock)
 {
     if (lock == CA_LOCK_DEFAULT)
         return "default";
-    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? ca_sync_kind_name(kind_of(lock)) : "?";
-}
-
-/* log2 of a chunk size that is a power of two in 16 .. 2^30, else 0. */
-static unsigned shift_of(size_t chunk_size)
-{
-    if (chunk_size < 16 || chunk_size > ((size_t)1 << CA_CORE_MAX_CHUNK_SHIFT) ||
-        (chunk_size & (chunk_size - 1)))
-        return 0;
-    return (unsigned)__builtin_ctzll(chunk_size);
+    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? ca_sync_kind_name(kind_of(lock))
+                                                   : "unknown lock";
 }
 
 /* A config with every default filled in; false if any field is out of range. */
@@ -72,10 +65,10 @@ static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
     if (out->chunk_size == 0)
         out->chunk_size = CA_DEFAULT_CHUNK_SIZE;
     if (out->fit_window == 0)
-        out->fit_window = CA_CORE_DEFAULT_WINDOW;
-    *shift = shift_of(out->chunk_size);
+        out->fit_window = CA_SYNC_DEFAULT_WINDOW;
+    *shift = ca_sync_chunk_shift(out->chunk_size);
     return *shift != 0 && (unsigned)out->lock <= (unsigned)CA_LOCK_HINT &&
-           out->fit_window <= CA_CORE_MAX_WINDOW && (unsigned)out->cache <= (unsigned)CA_CACHE_OFF &&
+           out->fit_window <= CA_SYNC_MAX_WINDOW && (unsigned)out->cache <= (unsigned)CA_CACHE_OFF &&
            (out->cache_block >> *shift) <= CA_CACHE_BLOCK_CHUNKS_MAX;
 }
 
@@ -96,11 +89,15 @@ static void cache_plan(const ca_config *c, size_t nchunks, unsigned shift, size_
     *limit = c->cache_limit ? c->cache_limit >> shift : nchunks / CA_CACHE_SHARE;
 }
 
-/* All the bookkeeping of n chunks under `kind` (ca_core_meta_fn). */
-static size_t meta_bytes(size_t nchunks, const void *kind)
+/* The arena's own bytes before the layer's bookkeeping: the object, and 64
+ * to align it. */
+#define OWN_BYTES (OBJECT_ROOM + 64u)
+
+/* All the bookkeeping of n chunks under `kind`; 0: too many chunks. */
+static size_t meta_bytes(size_t nchunks, ca_sync_kind kind)
 {
-    size_t sync = ca_sync_meta_size(*(const ca_sync_kind *)kind, nchunks);
-    return sync ? OBJECT_ROOM + 64u + sync : 0; /* 64: room to align the object */
+    size_t sync = ca_sync_meta_size(kind, nchunks);
+    return sync ? OWN_BYTES + sync : 0;
 }
 
 size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
@@ -108,12 +105,12 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
     ca_config c;
     unsigned shift;
     ca_sync_kind kind;
-    if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_CORE_MAX_CHUNKS) {
+    if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_SYNC_MAX_CHUNKS) {
         errno = EINVAL;
         return 0;
     }
     kind = kind_of(c.lock);
-    return meta_bytes(nchunks, &kind);
+    return meta_bytes(nchunks, kind);
 }
 
 /* Fill in a new arena object at `obj` and set up its sync arena; the caller
@@ -142,6 +139,36 @@ static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, v
     return CA_CORE_OK;
 }
 
+static void arm_exit(void); /* see "Whether the process is exiting" below */
+
+/* Record the memory an arena was given: [mem, mem + len) and [meta,
+ * meta + meta_len) (meta NULL: carved from mem). */
+static void set_spans(ca_arena *a, const void *mem, size_t len, const void *meta, size_t meta_len)
+{
+    a->span[0][0] = (uintptr_t)mem;
+    a->span[0][1] = (uintptr_t)mem + len;
+    a->span[1][0] = meta ? (uintptr_t)meta : 0;
+    a->span[1][1] = meta ? (uintptr_t)meta + meta_len : 0;
+}
+
+static bool overlap(uintptr_t lo, uintptr_t hi, const uintptr_t span[2])
+{
+    return lo < hi && span[0] < span[1] && lo < span[1] && span[0] < hi;
+}
+
+/* Whether [lo, hi) overlaps the memory of a registered arena (caller holds
+ * the registry's writer lock). Reusing a live arena's memory would set up
+ * a second arena over the first (over the very same object when the
+ * bookkeeping is carved at the same place: adding it again would close the
+ * registry's list into a cycle). */
+static bool in_use(uintptr_t lo, uintptr_t hi)
+{
+    for (ca_arena *a = ca_registry_first(); a; a = ca_registry_next(a))
+        if (overlap(lo, hi, a->span[0]) || overlap(lo, hi, a->span[1]))
+            return true;
+    return false;
+}
+
 static int errno_of(ca_core_status st)
 {
     return st == CA_CORE_TOOSMALL || st == CA_CORE_TOOLARGE ? ENOMEM : EINVAL;
@@ -161,6 +188,19 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         return NULL;
     }
     ca_sync_kind kind = kind_of(c.lock);
+    uintptr_t mem_lo = (uintptr_t)mem, mem_hi = mem_lo + len;
+    uintptr_t meta_lo = (uintptr_t)c.meta, meta_hi = meta_lo + c.meta_len;
+    if (len > UINTPTR_MAX - mem_lo || (c.meta && c.meta_len > UINTPTR_MAX - meta_lo)) {
+        errno = EINVAL; /* wraps the address space */
+        return NULL;
+    }
+    if (c.meta) {
+        uintptr_t m[2] = {mem_lo, mem_hi};
+        if (overlap(meta_lo, meta_hi, m)) {
+            errno = EINVAL;
+            return NULL;
+        }
+    }
 
     /* Where things go: with a separate buffer, the bookkeeping there and
      * every chunk in mem; otherwise the bookkeeping at the front of mem. */
@@ -168,16 +208,16 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
     void *meta, *base;
     if (c.meta) {
         nchunks = len >> shift;
-        if (nchunks > CA_CORE_MAX_CHUNKS)
-            nchunks = CA_CORE_MAX_CHUNKS;
-        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, &kind)) {
+        if (nchunks > CA_SYNC_MAX_CHUNKS)
+            nchunks = CA_SYNC_MAX_CHUNKS;
+        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, kind)) {
             errno = ENOMEM;
             return NULL;
         }
         meta = c.meta;
         base = mem;
     } else {
-        ca_core_status st = ca_core_layout(mem, len, shift, meta_bytes, &kind, &nchunks, &meta, &base);
+        ca_core_status st = ca_sync_layout(kind, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
         if (st != CA_CORE_OK) {
             errno = errno_of(st);
             return NULL;
@@ -187,15 +227,22 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
     ca_arena *a = (ca_arena *)at;
     void *sync_meta = (unsigned char *)a + OBJECT_ROOM;
 
+    arm_exit();
     ca_registry_lock();
     if (ca_registry_named(name)) {
         ca_registry_unlock();
         errno = EEXIST;
         return NULL;
     }
+    if (in_use(mem_lo, mem_hi) || (c.meta && in_use(meta_lo, meta_hi))) {
+        ca_registry_unlock();
+        errno = EBUSY;
+        return NULL;
+    }
     ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false,
                               &c);
     if (st == CA_CORE_OK) {
+        set_spans(a, mem, len, c.meta, c.meta_len);
         atomic_store_explicit(&a->state, CA_STATE_READY, memory_order_release);
         ca_registry_add(a);
     }
@@ -288,7 +335,7 @@ ca_arena *ca_arena_of(const void *p)
     ca_arena *found = NULL;
     ca_registry_enter();
     for (ca_arena *a = ca_registry_first(); a && !found; a = ca_registry_next(a))
-        if (ca_core_owns(&a->sync.core, p))
+        if (ca_sync_arena_owns(&a->sync, p))
             found = a;
     ca_registry_leave();
     if (!found)
@@ -303,7 +350,7 @@ static int set_up_static(struct ca_arena_static *s)
 {
     const struct ca_arena_static_desc *d = &s->desc;
     ca_arena *a = (ca_arena *)s->object;
-    unsigned shift = shift_of(d->chunk_size);
+    unsigned shift = ca_sync_chunk_shift(d->chunk_size);
     ca_sync_kind kind = kind_of(d->lock);
     if (!d->name || d->name[0] == '\0' || strlen(d->name) > CA_NAME_MAX || shift == 0 ||
         (unsigned)d->lock > (unsigned)CA_LOCK_HINT ||
@@ -311,7 +358,8 @@ static int set_up_static(struct ca_arena_static *s)
         return CA_STATE_BROKEN;
     static const ca_config defaults = {0};
     ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
-                               CA_CORE_DEFAULT_WINDOW, true, &defaults);
+                               CA_SYNC_DEFAULT_WINDOW, true, &defaults);
+    set_spans(a, d->region, d->nchunks * d->chunk_size, d->meta, d->meta_len);
     return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
 }
 
@@ -322,6 +370,7 @@ bool ca_api_static_ready(ca_arena *a)
         int unset = CA_STATE_UNSET;
         if (atomic_compare_exchange_strong_explicit(&a->state, &unset, CA_STATE_SETTING,
                                                     memory_order_acquire, memory_order_acquire)) {
+            arm_exit();
             state = set_up_static((struct ca_arena_static *)a);
             /* release: pairs with the acquire loads of ca_api_ready */
             atomic_store_explicit(&a->state, state, memory_order_release);
@@ -336,31 +385,51 @@ bool ca_api_static_ready(ca_arena *a)
     return state == CA_STATE_READY;
 }
 
-/* Whether the process is exiting: set by an atexit handler that the
- * library arms when it is loaded. glibc runs the handlers in reverse order
- * of arming and the destructors of every module from a handler armed
- * before any constructor ran, so this one runs first. But that handler
- * (_dl_fini) is armed after the constructors of the shared libraries the
- * program was linked with, this one among them, and before the program's
- * own: so the handler is armed again by each registration (from the
- * constructor of the module that defines the arena), which runs before
- * _dl_fini when that module is the program. */
+/*
+ * Whether the process is exiting, so that a static arena's destructor leaves
+ * the arena alone (its memory stays until the end, and destructors that run
+ * later, or threads still running, may use it), while a dlclose() takes the
+ * arenas of the module it unloads out of the registry.
+ *
+ * The flag is set by an atexit handler, which must run before any module's
+ * destructor. glibc runs the atexit handlers in reverse order of arming,
+ * and every module's destructors from one of them: the dynamic linker's
+ * _dl_fini, which __libc_start_main arms just before the executable's
+ * constructors run. A handler armed later (by the executable's
+ * constructors, by main, by anything a dlopen()ed module does) runs before
+ * the destructors; one armed by a shared library's constructor at start-up
+ * runs after them all, too late. That last case is libchunkarena.so's own
+ * constructor, and the constructors of the static arenas of any library
+ * loaded with the program. So the handler is armed again wherever the
+ * library may run after start-up: when a static arena registers or sets
+ * itself up, and when an arena is created. Arming is bounded (MAX_ARMED):
+ * a program that creates arenas in a loop does not grow the atexit list.
+ */
+#define MAX_ARMED 32u
 static _Atomic bool exiting;
+static _Atomic unsigned armed;
 
 static void note_exit(void)
 {
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
 }
 
+static void arm_exit(void)
+{
+    if (atomic_load_explicit(&armed, memory_order_relaxed) < MAX_ARMED &&
+        atomic_fetch_add_explicit(&armed, 1u, memory_order_relaxed) < MAX_ARMED)
+        (void)atexit(note_exit);
+}
+
 __attribute__((constructor)) static void watch_exit(void)
 {
-    (void)atexit(note_exit);
+    arm_exit();
 }
 
 void ca_arena_static_register(struct ca_arena_static *s)
 {
-    (void)atexit(note_exit);
     ca_arena *a = (ca_arena *)s->object;
+    arm_exit();
     if (!ca_api_ready(a))
         return;
     ca_registry_lock();

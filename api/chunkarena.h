@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chunkarena.h — thread-safe, fixed-chunk arenas over memory you own.
  *
@@ -9,8 +10,13 @@
  *   CA_LOCK_NONE    no locking: one thread at a time (freestanding-friendly)
  *   CA_LOCK_SPIN    test-and-test-and-set spinlock; yields after a few microseconds
  *   CA_LOCK_TICKET  FIFO ticket lock; fair, but slow when threads outnumber cores
- *   CA_LOCK_MUTEX   pthread mutex; for oversubscribed machines
- *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit hints
+ *   CA_LOCK_MUTEX   pthread mutex: waiters sleep in the kernel
+ *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit hints.
+ *                   Its limits today: 32 threads per arena get a slot (a
+ *                   next-fit hint and counters) of their own, more share one
+ *                   overflow slot; a thread keeps its slots in up to 8 arenas
+ *                   at once (more make it give one up and claim again); each
+ *                   arena needs about 4 KiB more bookkeeping (the slots)
  *   CA_LOCK_DEFAULT the layer chosen by ./configure --with-lock (hint unless changed)
  *
  * The bookkeeping is a bitmap of chunks kept outside the region, so a buffer
@@ -73,9 +79,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chunkarena_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Marks each function the library exports. The library is built with
+ * -fvisibility=hidden: what is not marked here stays inside it. */
+#define CA_API __attribute__((visibility("default")))
 
 /* ------------------------------------------------------------------ types */
 
@@ -208,6 +220,11 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
  * or threads still running); unloading its shared library takes it away.
  * If its name is taken by another arena, it works (ca_arena_of and
  * ca_free_any know its memory) but ca_arena_find finds the other one.
+ * In a static library (.a), a definition is linked (and registered) only if
+ * the program references something of its object file: either use the
+ * arena (CA_ARENA(id) through CA_ARENA_DECLARE) or any other symbol of that
+ * file from the program, or link the library whole
+ * (-Wl,--whole-archive libx.a -Wl,--no-whole-archive).
  */
 #define CA_ARENA(id) ((ca_arena *)&ca_static_##id)
 #define CA_ARENA_DECLARE(id) extern CA_PRIVATE_VISIBILITY struct ca_arena_static ca_static_##id
@@ -296,9 +313,10 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
 /* Bytes of bookkeeping an arena of nchunks chunks needs with this config,
  * for a separate metadata buffer (ca_config.meta). Counts the arena object,
  * the chunk map and its summaries, and the per-thread slots of
- * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks, a bad chunk size or lock.
- * O(1). */
-size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
+ * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks or more than 2^40, a chunk
+ * size that is not a power of two from 16 to 2^30 (1 GiB), a lock or
+ * fit_window out of range. O(1). */
+CA_API size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
 
 /*
  * Create an arena named `name` over [mem, mem + len), which the caller
@@ -309,15 +327,21 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
  *
  * Fails, registering nothing, with errno:
  *   EINVAL        name or mem NULL, name empty, chunk size not a power of two
- *                 or below 16, mem not aligned to the chunk size, meta not
- *                 64-byte aligned, lock or fit_window out of range
+ *                 from 16 to 2^30 (1 GiB), mem not aligned to the chunk size,
+ *                 meta not 64-byte aligned, lock or fit_window out of range,
+ *                 [mem, mem + len) wraps the address space
  *   ENAMETOOLONG  name longer than CA_NAME_MAX
  *   EEXIST        an arena of that name exists
+ *   EBUSY         [mem, mem + len) or the metadata buffer overlaps the memory
+ *                 (region or bookkeeping) of a registered arena (a metadata
+ *                 buffer that overlaps [mem, mem + len) itself: EINVAL)
  *   ENOMEM        len too small for one chunk (and the bookkeeping), or
  *                 meta_len too small
- * Cost: O(chunks / 32) to clear the map, and a registry update.
+ * An arena holds at most 2^40 chunks: a larger region is used up to that.
+ * Cost: O(chunks / 32) to clear the map, and a registry update (O(arenas)).
  */
-ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_config *config);
+CA_API ca_arena *ca_arena_create(const char *name, void *mem, size_t len,
+                                 const ca_config *config);
 
 /* Destroy an arena made by ca_arena_create: unregister it and give its
  * memory back to the caller. Fails with EBUSY while allocations are live
@@ -325,36 +349,36 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
  * live allocations, and every thread's caches of the arena, running or
  * exited, are let go of), EPERM for a static arena, EINVAL for NULL. No operation on the arena may run meanwhile or afterwards;
  * lookups that already found it finish safely first. */
-int ca_arena_destroy(ca_arena *arena);
+CA_API int ca_arena_destroy(ca_arena *arena);
 
 /* Free every allocation of the arena at once, and empty every thread's
  * cache of it (running threads' and exited ones'). No operation on the arena
  * may run meanwhile, and no pointer into it may be used afterwards. The
  * figures of what is live go to 0; those of what happened (bytes requested,
  * failures, grows, shrinks, moves, the peak) keep counting. O(chunks / 32). */
-void ca_arena_reset(ca_arena *arena);
+CA_API void ca_arena_reset(ca_arena *arena);
 
 /* The arena registered as `name`, or NULL with errno ENOENT (EINVAL for
  * NULL). O(arenas). */
-ca_arena *ca_arena_find(const char *name);
+CA_API ca_arena *ca_arena_find(const char *name);
 
 /* Put up to `max` registered arenas in out[] (in registration order, the
  * newest first) and return how many there are in all (possibly more than
  * max). A snapshot: arenas created or destroyed meanwhile may or may not be
  * in it. O(arenas). */
-size_t ca_arena_list(ca_arena **out, size_t max);
+CA_API size_t ca_arena_list(ca_arena **out, size_t max);
 
 /* The arena's name (valid as long as the arena). */
-const char *ca_arena_name(const ca_arena *arena);
+CA_API const char *ca_arena_name(const ca_arena *arena);
 
 /* The registered arena whose region holds p, or NULL with errno ENOENT.
  * O(arenas). */
-ca_arena *ca_arena_of(const void *p);
+CA_API ca_arena *ca_arena_of(const void *p);
 
 /* Fill *stats with the arena's figures. Counters are summed over every
  * thread; the map is scanned once (under the lock, or as a snapshot under
  * CA_LOCK_HINT), O(chunks / 32). Returns 0, or -1 with EINVAL for NULL. */
-int ca_arena_stats(ca_arena *arena, ca_stats *stats);
+CA_API int ca_arena_stats(ca_arena *arena, ca_stats *stats);
 
 /* Write the arena's figures, its free runs by length, and a map of its
  * occupancy to out: one character per group of chunks (at most 64 a line
@@ -365,12 +389,12 @@ int ca_arena_stats(ca_arena *arena, ca_stats *stats);
  * are gathered (under the lock, or read while others work under
  * CA_LOCK_HINT) before anything is printed, with no lock held. Returns 0,
  * or -1 with errno from the stream. O(chunks / 32). */
-int ca_arena_dump(ca_arena *arena, FILE *out);
+CA_API int ca_arena_dump(ca_arena *arena, FILE *out);
 
 /* Verify every invariant of the arena (chunk map, summaries, counters).
  * Returns NULL if all hold, else a description of the first that does not.
  * The arena must be quiet (no operation in flight). O(chunks / 32). */
-const char *ca_arena_check(ca_arena *arena);
+CA_API const char *ca_arena_check(ca_arena *arena);
 
 /* -------------------------------------------------------- allocation */
 
@@ -379,19 +403,19 @@ const char *ca_arena_check(ca_arena *arena);
  * no run of free chunks fits (or size exceeds the arena), EINVAL for a NULL
  * arena. With caches, "no room" is after the calling thread's cached
  * blocks went back (see ENOMEM at the top). */
-void *ca_alloc(ca_arena *arena, size_t size)
+CA_API void *ca_alloc(ca_arena *arena, size_t size)
     CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(2) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* As ca_alloc, aligned to `align`, a power of two (any: above the chunk
  * size only suitable start chunks qualify). NULL with EINVAL when align is
  * not a power of two (0 included), ENOMEM when nothing suitable is free. */
-void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size)
+CA_API void *ca_aligned_alloc(ca_arena *arena, size_t align, size_t size)
     CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(3) CA_ATTR_ALLOC_ALIGN(2) CA_ATTR_WARN_UNUSED
     CA_ATTR_NONNULL(1);
 
 /* n * size zeroed bytes. NULL with ENOMEM when n * size overflows or does
  * not fit. Zeroing costs O(bytes). */
-void *ca_calloc(ca_arena *arena, size_t n, size_t size)
+CA_API void *ca_calloc(ca_arena *arena, size_t n, size_t size)
     CA_ATTR_MALLOC CA_ATTR_ALLOC_SIZE(2, 3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /*
@@ -403,34 +427,34 @@ void *ca_calloc(ca_arena *arena, size_t n, size_t size)
  * returns NULL and p is untouched. A bad p calls the fault handler, changes
  * nothing and returns NULL (errno EINVAL) if the handler returns.
  */
-void *ca_realloc(ca_arena *arena, void *p, size_t size)
+CA_API void *ca_realloc(ca_arena *arena, void *p, size_t size)
     CA_ATTR_ALLOC_SIZE(3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* As ca_realloc, with the block aligned to `align` (a power of two, else
  * NULL with EINVAL): a p that is not moves, and the alignment is kept by
  * later moves (ca_realloc) as if the block had been made with it. */
-void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size)
+CA_API void *ca_aligned_realloc(ca_arena *arena, void *p, size_t align, size_t size)
     CA_ATTR_ALLOC_SIZE(4) CA_ATTR_ALLOC_ALIGN(3) CA_ATTR_WARN_UNUSED CA_ATTR_NONNULL(1);
 
 /* Resize in place only; never moves. Returns 0, or -1 with ENOMEM when the
  * chunks after the allocation are not free. A bad p: as ca_realloc (-1,
  * EINVAL). */
-int ca_resize(ca_arena *arena, void *p, size_t size);
+CA_API int ca_resize(ca_arena *arena, void *p, size_t size);
 
 /* Free the allocation at p (NULL: nothing). A bad p calls the fault
  * handler and changes nothing. In an arena with caches a block of up to
  * cache_block bytes goes to the calling thread's cache (still allocated in
  * the arena, counted in chunks_cached), else back to the arena. */
-void ca_free(ca_arena *arena, void *p);
+CA_API void ca_free(ca_arena *arena, void *p);
 
 /* Free the allocation at p and return CA_FAULT_NONE, or return what is
  * wrong with p and change nothing. Never calls the handler. NULL:
  * CA_FAULT_NONE. */
-ca_fault ca_free_checked(ca_arena *arena, void *p);
+CA_API ca_fault ca_free_checked(ca_arena *arena, void *p);
 
 /* Free p in whichever registered arena holds it (ca_arena_of); a p in no
  * arena calls the fault handler with CA_FAULT_FOREIGN. NULL: nothing. */
-void ca_free_any(void *p);
+CA_API void ca_free_any(void *p);
 
 /* Bytes usable at p: its chunks times the chunk size (>= what was asked).
  * 0 for NULL; a bad p calls the fault handler and gives 0. Under
@@ -438,7 +462,7 @@ void ca_free_any(void *p);
  * accessible; this call makes all the bytes it returns accessible (as
  * glibc's malloc_usable_size does), so an overrun up to the usable size is
  * reported only until it is asked for. */
-size_t ca_usable_size(ca_arena *arena, const void *p);
+CA_API size_t ca_usable_size(ca_arena *arena, const void *p);
 
 /* ------------------------------------------------- seeing inside arenas */
 
@@ -478,7 +502,7 @@ typedef int (*ca_block_visitor)(void *ctx, void *block, size_t usable);
  * calls; the lock is taken once a batch and held for at most 64 blocks or
  * 256 map words without one.
  */
-int ca_arena_walk(ca_arena *arena, ca_block_visitor visitor, void *ctx);
+CA_API int ca_arena_walk(ca_arena *arena, ca_block_visitor visitor, void *ctx);
 
 /*
  * Write the arena's figures to out as a JSON document (UTF-8): an object
@@ -491,7 +515,7 @@ int ca_arena_walk(ca_arena *arena, ca_block_visitor visitor, void *ctx);
  * written with no lock held. Returns 0, or -1 with EINVAL for a NULL
  * arena or stream, or errno from the stream. O(chunks / 32).
  */
-int ca_arena_stats_json(ca_arena *arena, FILE *out);
+CA_API int ca_arena_stats_json(ca_arena *arena, FILE *out);
 
 /* The same document with one object a registered arena, in registration
  * order (newest first): a snapshot, as ca_arena_list. The figures of every
@@ -501,7 +525,7 @@ int ca_arena_stats_json(ca_arena *arena, FILE *out);
  * -1 with EINVAL for a NULL stream, ENOMEM when the snapshot's memory
  * cannot be allocated, or errno from the stream. O(arenas + their chunks
  * / 32), and a malloc of O(arenas). */
-int ca_stats_json_all(FILE *out);
+CA_API int ca_stats_json_all(FILE *out);
 
 /*
  * Draw the arena's occupancy as an SVG image (a standalone document; any
@@ -517,12 +541,12 @@ int ca_stats_json_all(FILE *out);
  * the picture's memory cannot be allocated, or errno from the stream.
  * O(chunks / 32), and a malloc of about 100 KiB.
  */
-int ca_arena_map_svg(ca_arena *arena, FILE *out);
+CA_API int ca_arena_map_svg(ca_arena *arena, FILE *out);
 
 /* One SVG image of every registered arena, one under the other (a
  * snapshot, as ca_stats_json_all, with its rules). Returns as
  * ca_arena_map_svg. */
-int ca_map_svg_all(FILE *out);
+CA_API int ca_map_svg_all(FILE *out);
 
 /* ------------------------------------------------------------- faults */
 
@@ -531,13 +555,20 @@ int ca_map_svg_all(FILE *out);
  * and return the previous one. The handler runs in the thread that found
  * the fault, with no lock of the library held; if it returns, the call that
  * found the fault returns without changing anything. Process-wide. */
-ca_fault_handler ca_set_fault_handler(ca_fault_handler handler);
+CA_API ca_fault_handler ca_set_fault_handler(ca_fault_handler handler);
 
-/* A short description of a fault, e.g. "interior pointer". */
-const char *ca_fault_name(ca_fault fault);
+/* A short description of a fault, e.g. "interior pointer"; "unknown fault"
+ * for a value that is not a ca_fault. */
+CA_API const char *ca_fault_name(ca_fault fault);
 
-/* The name of a layer: "default", "none", "spin", "ticket", "mutex", "hint". */
-const char *ca_lock_name(ca_lock lock);
+/* The name of a layer: "default", "none", "spin", "ticket", "mutex", "hint";
+ * "unknown lock" for a value that is not a ca_lock. */
+CA_API const char *ca_lock_name(ca_lock lock);
+
+/* The version of the library actually loaded, as CA_VERSION (the headers'
+ * version, chunkarena_version.h) gives it: major * 10000 + minor * 100 +
+ * patch. O(1), thread-safe. */
+CA_API int ca_version(void);
 
 /* ------------------------------------- private: for CA_ARENA_DEFINE only */
 
@@ -585,8 +616,8 @@ struct ca_arena_static {
     struct ca_arena_static_desc desc;
 };
 
-void ca_arena_static_register(struct ca_arena_static *s);
-void ca_arena_static_unregister(struct ca_arena_static *s);
+CA_API void ca_arena_static_register(struct ca_arena_static *s);
+CA_API void ca_arena_static_unregister(struct ca_arena_static *s);
 
 #ifdef __cplusplus
 }

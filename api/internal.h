@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/internal.h — the arena object behind a ca_arena handle, and what the
  * api/ files share.
@@ -17,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api/chunkarena.h"
 #include "cache/cache.h"
@@ -40,6 +42,9 @@ struct ca_arena {
     char name[CA_NAME_MAX + 1];
     _Atomic(struct ca_arena *) next;  /* registry order (api/registry.c) */
     _Atomic size_t moves;             /* reallocs that moved */
+    /* The memory the arena was given (its region and, when separate, its
+     * bookkeeping), so that create refuses memory a live arena uses. */
+    uintptr_t span[2][2];             /* [i][0] first byte, [i][1] one past */
     ca_sync_arena sync;
     ca_cache cache;                   /* per-thread caches in front of sync */
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/registry.c — the process-wide list of named arenas.
  *
@@ -113,6 +114,8 @@ ca_arena *ca_registry_named(const char *name)
 
 void ca_registry_add(ca_arena *a)
 {
+    if (a->registered)
+        return; /* never twice: the list would close into a cycle */
     atomic_store_explicit(&a->next, atomic_load_explicit(&head, memory_order_relaxed),
                           memory_order_relaxed);
     /* release: whoever reaches `a` through head sees it filled in */

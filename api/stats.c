@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api/stats.c — an arena's figures, its occupancy map, its invariant check.
  *

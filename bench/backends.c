@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/backends.c — opening and closing heaps (see backends.h).
  *

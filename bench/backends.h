@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/backends.h — the small interface the workloads run against.
  *

@@ -44,7 +44,7 @@
 #include <vector>
 
 #include "chunkarena.hpp"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 namespace {
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/ca-bench.c — the benchmark of chunkarena: options, the plan of a
  * run, the drivers that turn workload runs into rows, and the peers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/ca-latency.c — the core's latency in two situations that decide
  * whether a chunk allocator is usable, on a 160 MiB region of 256-byte
@@ -29,7 +30,7 @@
 #include <time.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 #if !defined(__x86_64__)
 #error "ca-latency reads the TSC with rdtscp: x86-64 only"

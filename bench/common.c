@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/common.c — scratch memory from mmap, the failure record and
  * progress lines (see common.h). The failure record is a fixed array

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/common.h — what every part of ca-bench shares: scratch memory that
  * does not come from the allocator under test, and the record of failed

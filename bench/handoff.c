@@ -37,7 +37,7 @@
 
 #include "bench/common.h"
 #include "bench/timing.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 _Static_assert((W6_QUEUE & (W6_QUEUE - 1)) == 0, "the ring's size must be a power of two");
 

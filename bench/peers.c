@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/peers.c — detecting the allocator that serves malloc, finding the
  * peers' libraries, and running a child under LD_PRELOAD (see peers.h).

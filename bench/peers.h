@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/peers.h — which allocator serves malloc, and the peer allocators
  * (jemalloc, mimalloc, tcmalloc) run in child processes under LD_PRELOAD.

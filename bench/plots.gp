@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/plots.gp — the plots of ca-bench, drawn from the data files it writes.
 #
 # ca-bench runs:  gnuplot -e "w1data='...'; w1png='...'; w3data='...'; w3png='...';

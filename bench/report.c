@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/report.c — rows, tables, CSV, plot data and plots (see report.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/report.h — results: rows, the tables on stdout, the CSV, the plot
  * data and the plots.

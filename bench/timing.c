@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/timing.c — TSC calibration and order statistics (see timing.h).
  * The calibration brackets each clock_gettime with two counter reads and

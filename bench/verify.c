@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/verify.c — replay of the event log (see verify.h).
  *

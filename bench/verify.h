@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/verify.h — the overlap check: an event log written during a run,
  * replayed after it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/workloads.c — W1 to W5 and W7 (see workloads.h and
  * docs/WORKLOADS.md).
@@ -24,7 +25,7 @@
 
 #include "bench/common.h"
 #include "bench/timing.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 #ifdef CA_BENCH_CALLGRIND
 #include <valgrind/callgrind.h>

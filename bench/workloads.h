@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/workloads.h — the seven workloads of docs/WORKLOADS.md, each
  * written once against the heap interface of backends.h (W6 in
  * handoff.h).
  *
- * Every workload draws from SplitMix64 (support/splitmix64.h) exactly as
+ * Every workload draws from SplitMix64 (tests/splitmix64.h) exactly as
  * the document says; a run is one replay on one heap. A run frees what it
  * still holds after its timed part (untimed), so the caller can close the
  * heap and check it is empty. An event_log (verify.h) given to a run

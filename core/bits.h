@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/bits.h — word-level bit primitives shared by the core.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/check.c — the invariant check of a core.
  *
@@ -80,26 +81,42 @@ static const char *check_summaries(const ca_core *c)
     return NULL;
 }
 
-/* Over-aligned marks sit only on the first chunk of live allocations, and
- * only once max_align is raised. */
+/* Alignment records (core.c, "over-aligned starts"): each set bit of plane
+ * k stands for the one start s in its group of 2^k chunks whose address is
+ * aligned to chunk size << k; s must be inside the region, the first chunk
+ * of a live allocation, and have no other record; k's alignment at most
+ * max_align; no bit is set past the last plane. */
 static const char *check_aligned(const ca_core *c)
 {
-    bool any = atomic_load_explicit(&((ca_core *)c)->max_align, RLX) != 0;
-    for (size_t i = 0; i < CA_CORE_ALIGNED_WORDS(c->nchunks); i++) {
-        uint64_t bits = word(&c->aligned[i]);
-        if (bits && !any)
-            return "an over-aligned mark is set but no over-aligned allocation was recorded";
-        for (; bits; bits &= bits - 1) {
-            size_t s = (i << 6) + ca_bits_first(bits);
-            if (s >= c->nchunks)
-                return "an over-aligned mark past the end of the region";
+    size_t most = atomic_load_explicit(&((ca_core *)c)->max_align, RLX);
+    size_t n = c->nchunks, off = 0, m = n - 1;
+    uintptr_t base = (uintptr_t)c->base >> c->shift;
+    for (unsigned k = 1; k < 64 - c->shift; k++) {
+        size_t len = (m >> k) + 1;
+        for (size_t j = 0; j < len; j++) {
+            size_t b = off + j;
+            if (!((word(&c->aligned[b >> 6]) >> (b & 63)) & 1u))
+                continue;
+            if (((size_t)1 << (k + c->shift)) > most)
+                return "an alignment record above the largest alignment ever asked";
+            size_t s = (j << k) + ((size_t)(0 - base) & (((size_t)1 << k) - 1));
+            if (s >= n)
+                return "an alignment record past the end of the region";
             unsigned st = ca_map_state(word(&c->map[s >> 5]), (unsigned)(s & 31));
             unsigned before = s ? ca_map_state(word(&c->map[(s - 1) >> 5]), (unsigned)((s - 1) & 31))
                                 : CA_MAP_FREE;
             if (st == CA_MAP_FREE || before == CA_MAP_USED)
-                return "an over-aligned mark is not on the first chunk of a live allocation";
+                return "an alignment record is not on the first chunk of a live allocation";
+            size_t got = 0;
+            if (ca_core_align_of(c, c->base + (s << c->shift), &got, false) != CA_CORE_OK ||
+                got != ((size_t)1 << (k + c->shift)))
+                return "two alignment records for one allocation";
         }
+        off += len;
     }
+    for (size_t b = off; b < CA_CORE_ALIGNED_WORDS(n) * 64u; b++)
+        if ((word(&c->aligned[b >> 6]) >> (b & 63)) & 1u)
+            return "an alignment record past the last plane";
     return NULL;
 }
 

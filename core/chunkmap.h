@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/chunkmap.h — the encoding of the chunk map and the operations on one
  * map word.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/core.c — the core's exported entry points, its figures and its
  * set-up.
@@ -214,6 +215,19 @@ static size_t own_meta(size_t nchunks, const void *arg)
     return ca_core_meta_size(nchunks);
 }
 
+/* Whether n chunks fit in len bytes after their bookkeeping, rounded up to
+ * whole chunks (meta_bytes 0: too many chunks, no fit). */
+static bool layout_fits(size_t n, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
+                        const void *arg, size_t *front)
+{
+    size_t cs = (size_t)1 << shift;
+    size_t m = meta_bytes(n, arg);
+    if (m == 0 || m >= len)
+        return false;
+    *front = (m + cs - 1) & ~(cs - 1); /* m < len: no overflow */
+    return *front < len && n <= (len - *front) >> shift;
+}
+
 ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
                               const void *arg, size_t *nchunks, void **meta, void **base)
 {
@@ -227,31 +241,32 @@ ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_met
         return CA_CORE_MISALIGNED;
     if (len > UINTPTR_MAX - (uintptr_t)mem)
         return CA_CORE_TOOLARGE;
-    /* The most chunks n whose metadata, rounded up to whole chunks, and
-     * whose chunks fit in len. fits(n) holds for every n up to that most
-     * and fails above, so: start from an upper bound and step down to a
-     * fit (the metadata shrinks as n does), then up while n + 1 fits. */
-    size_t n = len >> shift;
-    if (n > CA_CORE_MAX_CHUNKS)
-        n = CA_CORE_MAX_CHUNKS;
+    /* The most chunks n that fit after their bookkeeping. The metadata
+     * never grows when n falls, so "n fits" holds for every n up to that
+     * most and for none above: a binary search between 1 (which must fit,
+     * or nothing does) and len / chunk size. A guess that steps down from
+     * the top cannot do this: above the answer the bookkeeping alone may
+     * fill len, and that says nothing of how many fewer chunks would fit
+     * (it gave up on regions where one chunk fits). */
     size_t front = 0;
-    while (n > 0) {
-        front = (meta_bytes(n, arg) + cs - 1) & ~(cs - 1);
-        if (front < len && n <= (len - front) >> shift)
-            break;
-        size_t fit = front < len ? (len - front) >> shift : 0;
-        n = fit < n ? fit : n - 1;
-    }
-    if (n == 0)
+    if (!layout_fits(1, len, shift, meta_bytes, arg, &front))
         return CA_CORE_TOOSMALL;
-    while (n < CA_CORE_MAX_CHUNKS) {
-        size_t next = (meta_bytes(n + 1, arg) + cs - 1) & ~(cs - 1);
-        if (next >= len || n + 1 > (len - next) >> shift)
-            break;
-        n++;
-        front = next;
+    size_t lo = 1; /* fits */
+    size_t hi = len >> shift;
+    if (hi > CA_CORE_MAX_CHUNKS)
+        hi = CA_CORE_MAX_CHUNKS;
+    hi++; /* above every fit */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2, f;
+        if (layout_fits(mid, len, shift, meta_bytes, arg, &f)) {
+            lo = mid;
+            front = f;
+        } else {
+            hi = mid;
+        }
     }
-    *nchunks = n;
+    CA_ASSERT((front & (cs - 1)) == 0 && front + (lo << shift) <= len);
+    *nchunks = lo;
     *meta = mem;
     *base = (unsigned char *)mem + front;
     return CA_CORE_OK;

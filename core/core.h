@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/core.h — the bitmap chunk allocator: one region, one chunk map.
  *
@@ -114,8 +115,8 @@ _Static_assert(sizeof(uint64_t) == sizeof(unsigned long long), "map words are 64
 #define CA_CORE_MAP_WORDS(n) (((size_t)(n) + 31u) / 32u)
 #define CA_CORE_SUM1_WORDS(n) ((CA_CORE_MAP_WORDS(n) + 63u) / 64u)
 #define CA_CORE_SUM2_WORDS(n) ((CA_CORE_SUM1_WORDS(n) + 63u) / 64u)
-#define CA_CORE_ALIGNED_WORDS(n) (((size_t)(n) + 63u) / 64u)
-/* CACHE (issue 11): the cached plane, 1 bit a chunk (see the end of this file). */
+#define CA_CORE_ALIGNED_WORDS(n) (((size_t)(n) + 64u + 63u) / 64u)
+/* The cached plane, 1 bit a chunk (see the end of this file). */
 #define CA_CORE_CACHED_WORDS(n) (((size_t)(n) + 63u) / 64u)
 #define CA_CORE_META_WORDS(n)                                                   \
     (CA_CORE_MAP_WORDS(n) + 2u * CA_CORE_SUM1_WORDS(n) + CA_CORE_SUM2_WORDS(n) + \
@@ -182,11 +183,12 @@ typedef struct ca_core {
     _Atomic uint64_t *sum_full;   /* nsum1: bit w = map word w has no free chunk */
     _Atomic uint64_t *sum_used;   /* nsum1: bit w = map word w has a used chunk */
     _Atomic uint64_t *sum_full2;  /* nsum2: bit i = sum_full word i is all set */
-    /* 1 bit a chunk: an allocation asked to be aligned above the chunk size
-     * starts here (so that a move keeps its alignment: ca_core_align_of).
-     * max_align is the largest such alignment ever asked (bytes; 0: none
-     * yet); free reads the bitmap only once it is not 0, so arenas that
-     * never over-align pay nothing for it. */
+    /* The alignment each allocation was asked above the chunk size, exactly
+     * (so that a move keeps it: ca_core_align_of): one bit per allocation
+     * in the plane of its alignment, fewer than n + 64 bits in all (core.c,
+     * "over-aligned starts"). max_align is the largest alignment ever asked
+     * (bytes; 0: none yet); free reads the planes only once it is not 0, so
+     * arenas that never over-align pay nothing for them. */
     _Atomic uint64_t *aligned;
     _Atomic size_t max_align;
     /* CACHE (issue 11): 1 bit a chunk, set at the first chunk of a block
@@ -232,7 +234,9 @@ typedef size_t ca_core_meta_fn(size_t nchunks, const void *arg);
  * region is used up to that many). Fills *nchunks, *meta and *base;
  * refuses as ca_core_init does: BADCHUNK, MISALIGNED (mem not aligned to
  * the chunk size), TOOSMALL (not one chunk fits), TOOLARGE (the range
- * wraps). Cost: a few evaluations of meta_bytes. */
+ * wraps). TOOSMALL exactly when not even one chunk fits after its
+ * bookkeeping. Cost: about log2(len / chunk size) evaluations of meta_bytes
+ * (a binary search: meta_bytes must not grow when n falls). */
 ca_core_status ca_core_layout(void *mem, size_t len, unsigned shift, ca_core_meta_fn *meta_bytes,
                               const void *arg, size_t *nchunks, void **meta, void **base);
 
@@ -269,19 +273,17 @@ ca_core_status ca_core_free(ca_core *c, ca_core_ctx *x, void *p, bool shared);
  * releases the tail. Never moves. Pointer faults as ca_core_free. */
 ca_core_status ca_core_resize(ca_core *c, ca_core_ctx *x, void *p, size_t size, bool shared);
 
-/* The alignment a copy of the allocation at p must keep: for one made (or
- * kept, ca_core_note_align) with an alignment above the chunk size, the
- * largest power of two dividing p but no more than the largest alignment
- * ever asked of this core (so at least what it was asked, and not the
- * accident of a large boundary); else the chunk size. Pointer faults as
- * ca_core_free. */
+/* The alignment a copy of the allocation at p must keep: the alignment it
+ * was made (or last kept, ca_core_note_align) with when that was above the
+ * chunk size, exactly; else the chunk size. O(log2(largest alignment asked
+ * / chunk size)). Pointer faults as ca_core_free. */
 ca_core_status ca_core_align_of(const ca_core *c, const void *p, size_t *align, bool shared);
 
 /* Record that the allocation at p (which its caller owns, and which p
- * already satisfies) must keep alignment `align` from now on, as if it had
- * been made with it: for a resize in place that was asked an alignment.
- * Nothing to record for an alignment up to the chunk size. Pointer faults
- * as ca_core_free. */
+ * already satisfies) must keep alignment `align` from now on, instead of
+ * what it was made with: for a resize in place that was asked an
+ * alignment. An alignment up to the chunk size forgets any record. Pointer
+ * faults as ca_core_free. */
 ca_core_status ca_core_note_align(ca_core *c, const void *p, size_t align, bool shared);
 
 /* Usable size of the allocation at p (its chunks times the chunk size) in

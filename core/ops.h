@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core/ops.h — search, claim, release and resize over the chunk map, as
  * inline functions.
@@ -61,6 +62,7 @@
 #define CA_CORE_OPS_H
 
 #include "core.h"
+#include "invariant.h"
 
 #define SEQ memory_order_seq_cst
 #define RLX memory_order_relaxed
@@ -672,35 +674,99 @@ static void set_end(ca_core *c, size_t i, bool on, bool shared)
         ;
 }
 
-/* ---- over-aligned starts ---- */
+/* ---- over-aligned starts: the alignment each allocation was asked ----
+ *
+ * An allocation asked an alignment of chunk size << k (k >= 1) starts at a
+ * chunk s whose address is a multiple of it. Its record is one bit in
+ * plane k: bit (s >> k) of that plane. Within each group of 2^k chunks at
+ * most one start has such an address, so the bit is the allocation's
+ * alone. Plane k has ceil(n / 2^k) bits, and the planes for k = 1 up to
+ * 63 - shift lie one after the other in c->aligned: fewer than n + 64 bits
+ * in all (CA_CORE_ALIGNED_WORDS), fixed at init. To find the record of a
+ * start, look at plane k for each k whose alignment the start's address
+ * has, up to the largest alignment ever asked (max_align): at most
+ * log2(max_align / chunk size) loads, and none at all (max_align is 0) in
+ * an arena that never over-aligned. Exact: a move keeps the alignment the
+ * block was asked, not more (which could refuse a move that fits) and not
+ * less.
+ *
+ * A record is set and cleared while its chunk is ours (after the claim,
+ * before the release), so no other thread touches its bit meanwhile; its
+ * neighbours in the word may change, hence an RMW in shared mode.
+ * max_align is raised first: a thread that later frees or moves this
+ * allocation got the pointer through the program's own synchronisation,
+ * which orders both. */
 
-/* Record that the allocation starting at chunk s was asked alignment
- * `align` (above the chunk size), or forget it (align 0). Called while s is
- * ours (after the claim, before the release), so no other thread touches
- * this bit meanwhile; its neighbours in the word may change, hence an RMW
- * in shared mode. max_align is raised first: a thread that later frees or
- * moves this allocation got the pointer through the program's own
- * synchronisation, which orders both. */
-static void mark_aligned(ca_core *c, size_t s, size_t align, bool shared)
+/* Bit offset of plane k (k >= 1) in c->aligned. */
+static size_t plane_at(const ca_core *c, unsigned k)
 {
-    _Atomic uint64_t *w = &c->aligned[s >> 6];
-    uint64_t m = 1ull << (s & 63);
-    size_t most = atomic_load_explicit(&c->max_align, RLX);
-    while (align > most &&
-           !atomic_compare_exchange_weak_explicit(&c->max_align, &most, align, RLX, RLX))
-        ;
-    if (shared && align)
+    size_t off = 0, m = c->nchunks - 1;
+    for (unsigned j = 1; j < k; j++)
+        off += (m >> j) + 1;
+    return off;
+}
+
+/* The k of the record of the allocation starting at s, or 0 (none); its
+ * bit in *at. */
+static unsigned record_of(const ca_core *c, size_t s, size_t *at)
+{
+    size_t most = atomic_load_explicit(&((ca_core *)c)->max_align, RLX);
+    if (most == 0)
+        return 0;
+    uintptr_t addr = ((uintptr_t)c->base >> c->shift) + s; /* in chunks */
+    size_t off = 0, m = c->nchunks - 1;
+    for (unsigned k = 1; k < 64 - c->shift && ((size_t)1 << (k + c->shift)) <= most &&
+                         (addr & (((uintptr_t)1 << k) - 1)) == 0;
+         k++) {
+        size_t b = off + (s >> k);
+        if ((atomic_load_explicit(&c->aligned[b >> 6], RLX) >> (b & 63)) & 1u) {
+            *at = b;
+            return k;
+        }
+        off += (m >> k) + 1;
+    }
+    return 0;
+}
+
+/* Set (on) or clear bit b of the planes. */
+static void flip_record(ca_core *c, size_t b, bool on, bool shared)
+{
+    _Atomic uint64_t *w = &c->aligned[b >> 6];
+    uint64_t m = 1ull << (b & 63);
+    if (shared && on)
         atomic_fetch_or_explicit(w, m, RLX);
     else if (shared)
         atomic_fetch_and_explicit(w, ~m, RLX);
     else
-        xor_bits(w, ((atomic_load_explicit(w, RLX) & m) != 0) != (align != 0) ? m : 0);
+        xor_bits(w, ((atomic_load_explicit(w, RLX) & m) != 0) != on ? m : 0);
+}
+
+/* Record that the allocation starting at chunk s was asked alignment
+ * `align` (a power of two above the chunk size, which s's address has), or
+ * forget what was recorded (align 0). */
+static void mark_aligned(ca_core *c, size_t s, size_t align, bool shared)
+{
+    size_t b;
+    if (!align) {
+        if (record_of(c, s, &b))
+            flip_record(c, b, false, shared);
+        return;
+    }
+    size_t most = atomic_load_explicit(&c->max_align, RLX);
+    while (align > most &&
+           !atomic_compare_exchange_weak_explicit(&c->max_align, &most, align, RLX, RLX))
+        ;
+    unsigned k = ca_bits_first((uint64_t)align) - c->shift;
+    CA_ASSERT((align & (align - 1)) == 0 && k >= 1 && s < c->nchunks);
+    CA_ASSERT(((((uintptr_t)c->base >> c->shift) + s) & (((uintptr_t)1 << k) - 1)) == 0);
+    CA_ASSERT(!record_of(c, s, &b)); /* one record a block */
+    flip_record(c, plane_at(c, k) + (s >> k), true, shared);
 }
 
 static inline bool is_aligned_start(ca_core *c, size_t s)
 {
-    return atomic_load_explicit(&c->max_align, RLX) &&
-           (atomic_load_explicit(&c->aligned[s >> 6], RLX) >> (s & 63)) & 1u;
+    size_t b;
+    return record_of(c, s, &b) != 0;
 }
 
 /* ---- pointers ---- */
@@ -978,26 +1044,26 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
 
 static inline ca_core_status align_of(ca_core *c, const void *p, size_t *align, bool shared)
 {
-    size_t s, e;
+    size_t s, e, b;
     ca_core_status st = locate(c, p, shared, &s, &e);
     if (st != CA_CORE_OK)
         return st;
-    *align = ca_core_chunk_size(c);
-    if (is_aligned_start(c, s)) {
-        size_t natural = (size_t)1 << ca_bits_first((uint64_t)(uintptr_t)p);
-        size_t most = atomic_load_explicit(&c->max_align, RLX);
-        *align = natural < most ? natural : most;
-    }
+    *align = ca_core_chunk_size(c) << record_of(c, s, &b);
     return CA_CORE_OK;
 }
 
+/* The alignment asked now replaces the one recorded: an alignment up to the
+ * chunk size leaves no record. */
 static inline ca_core_status note_align(ca_core *c, const void *p, size_t align, bool shared)
 {
     size_t s, e;
     ca_core_status st = locate(c, p, shared, &s, &e);
-    if (st == CA_CORE_OK && align > ca_core_chunk_size(c))
+    if (st != CA_CORE_OK)
+        return st;
+    mark_aligned(c, s, 0, shared);
+    if (align > ca_core_chunk_size(c))
         mark_aligned(c, s, align, shared);
-    return st;
+    return CA_CORE_OK;
 }
 
 static inline ca_core_status usable(ca_core *c, const void *p, size_t *bytes, bool shared)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * examples/freestanding.c — the chunkarena core with no libc.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * examples/game.c — chunkarena in a small game engine.
  *

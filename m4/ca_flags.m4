@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # m4/ca_flags.m4 — compiler flag probes for chunkarena's configure.
 #
 # CA_ADD_CFLAG_IF_WORKS(FLAG, VAR): append FLAG to the shell variable VAR if

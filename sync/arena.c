@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/arena.c — one core bound to one sync layer (see sync/arena.h).
  *
@@ -7,6 +8,7 @@
  */
 #include "config.h"
 
+#include "core/invariant.h"
 #include "sync/arena.h"
 
 #include "core/ops.h"
@@ -21,16 +23,6 @@ static const char *const kind_names[CA_SYNC_KINDS] = {"none", "spin", "ticket", 
 const char *ca_sync_kind_name(ca_sync_kind kind)
 {
     return (unsigned)kind < CA_SYNC_KINDS ? kind_names[kind] : "?";
-}
-
-bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind)
-{
-    for (unsigned i = 0; i < CA_SYNC_KINDS; i++)
-        if (strcmp(name, kind_names[i]) == 0) {
-            *kind = (ca_sync_kind)i;
-            return true;
-        }
-    return false;
 }
 
 ca_sync_kind ca_sync_default_kind(void)
@@ -124,6 +116,11 @@ HOT ca_core_ctx *enter(ca_sync_arena *a, ca_sync_kind kind)
 
 HOT void leave(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x)
 {
+    /* A debug build checks the whole core after every operation of a
+     * locked arena, while the lock still keeps others out (the one place:
+     * every operation leaves through here). A lock-free arena has no
+     * quiet moment to check. */
+    CA_ASSERT(kind == CA_SYNC_HINT || ca_core_check(&a->core, &x->tally) == NULL);
     switch (kind) {
     case CA_SYNC_SPIN:
         ca_sync_spin_unlock(&a->lock.spin);
@@ -456,4 +453,39 @@ void ca_sync_arena_rewind(ca_sync_arena *a)
     ca_core_ctx *x = enter(a, a->kind);
     x->hint = x->lane_lo;
     leave(a, a->kind, x);
+}
+
+/* ---- what the api layer needs of the core ---- */
+
+unsigned ca_sync_chunk_shift(size_t chunk_size)
+{
+    if (chunk_size < ((size_t)1 << CA_CORE_MIN_CHUNK_SHIFT) ||
+        chunk_size > ((size_t)1 << CA_CORE_MAX_CHUNK_SHIFT) || (chunk_size & (chunk_size - 1)))
+        return 0;
+    return (unsigned)__builtin_ctzll(chunk_size);
+}
+
+typedef struct layout_arg {
+    ca_sync_kind kind;
+    size_t extra;
+} layout_arg;
+
+/* The owner's bytes and the layer's bookkeeping of n chunks (ca_core_meta_fn). */
+static size_t layout_meta(size_t nchunks, const void *arg)
+{
+    const layout_arg *l = arg;
+    size_t sync = ca_sync_meta_size(l->kind, nchunks);
+    return sync ? l->extra + sync : 0;
+}
+
+ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+                              unsigned shift, size_t *nchunks, void **meta, void **base)
+{
+    layout_arg l = {kind, extra};
+    return ca_core_layout(mem, len, shift, layout_meta, &l, nchunks, meta, base);
+}
+
+bool ca_sync_arena_owns(const ca_sync_arena *a, const void *p)
+{
+    return ca_core_owns(&a->core, p);
 }

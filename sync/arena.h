@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/arena.h — an arena: one core bound to one sync layer.
  *
@@ -76,9 +77,6 @@ typedef struct ca_sync_stats {
 /* The layer's name ("none", "spin", "ticket", "mutex", "hint"). */
 const char *ca_sync_kind_name(ca_sync_kind kind);
 
-/* The layer named `name`; false if there is none. */
-bool ca_sync_kind_parse(const char *name, ca_sync_kind *kind);
-
 /* The default layer (configure --with-lock). */
 ca_sync_kind ca_sync_default_kind(void);
 
@@ -154,5 +152,26 @@ void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag);
  * before it walks on into memory never touched: for malloc/, whose pages
  * are never given back. Advisory, like every hint. */
 void ca_sync_arena_rewind(ca_sync_arena *a);
+/* ---- what the api layer needs of the core, through this layer ---- */
+
+/* Limits on an arena: at most this many chunks; the best-fit window. */
+#define CA_SYNC_MAX_CHUNKS CA_CORE_MAX_CHUNKS
+#define CA_SYNC_DEFAULT_WINDOW CA_CORE_DEFAULT_WINDOW
+#define CA_SYNC_MAX_WINDOW CA_CORE_MAX_WINDOW
+
+/* log2 of a chunk size the core accepts (a power of two from
+ * 2^CA_CORE_MIN_CHUNK_SHIFT to 2^CA_CORE_MAX_CHUNK_SHIFT), else 0: the one
+ * check of a chunk size. O(1). */
+unsigned ca_sync_chunk_shift(size_t chunk_size);
+
+/* Lay out [mem, mem + len) for an arena of `kind` whose owner keeps `extra`
+ * bytes of its own at the front, before the layer's bookkeeping
+ * (ca_sync_meta_size): as many chunks of (1 << shift) bytes as fit after
+ * both (ca_core_layout). *meta is mem. Statuses as ca_core_layout. */
+ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+                              unsigned shift, size_t *nchunks, void **meta, void **base);
+
+/* Whether p lies in the arena's region (any byte of any chunk). O(1). */
+bool ca_sync_arena_owns(const ca_sync_arena *a, const void *p);
 
 #endif /* CA_SYNC_ARENA_H */

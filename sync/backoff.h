@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/backoff.h — how a spinning thread waits: pause, within a bounded
  * budget, then give the processor away.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/hint.c — per-thread slots of the "hint" layer (see sync/hint.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/hint.h — the "hint" layer: lock-free arenas with per-thread next-fit
  * hints.

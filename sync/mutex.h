@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/mutex.h — the "mutex" layer: a pthread mutex.
  *

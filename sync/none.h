@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/none.h — the "none" layer: no locking at all.
  *
@@ -24,12 +25,6 @@ static inline void ca_sync_none_init(ca_sync_none *l)
 static inline void ca_sync_none_lock(ca_sync_none *l)
 {
     (void)l;
-}
-
-static inline bool ca_sync_none_trylock(ca_sync_none *l)
-{
-    (void)l;
-    return true;
 }
 
 static inline void ca_sync_none_unlock(ca_sync_none *l)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/spin.h — the "spin" layer: a test-and-test-and-set spinlock.
  *

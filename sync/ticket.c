@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/ticket.c — the out-of-line parts of the ticket lock (sync/ticket.h):
  * how many tickets it lets out at once, as many as there are CPUs online,

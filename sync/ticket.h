@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync/ticket.h — the "ticket" layer: a FIFO ticket lock that survives
  * oversubscription.
@@ -6,8 +7,8 @@
  * lock goes to waiters in arrival order. A strict FIFO lock collapses when
  * threads outnumber cores: each handoff goes to one particular thread, and
  * most threads are not running, so every handoff waits for the scheduler
- * (measured here: 8 threads on 2 cores ran W3 at 0.05 Mops/s, 200 times
- * slower than one thread). Two rules keep the order FIFO among the threads
+ * (docs/PERFORMANCE.md has the figure of a first version that did that).
+ * Two rules keep the order FIFO among the threads
  * that can run:
  *
  *  - admission: at most as many tickets are out as there are CPUs online;
@@ -91,7 +92,7 @@ static inline bool ca_sync_ticket_trylock(ca_sync_ticket *l)
 /* Take the lock (sync/ticket.c). Out of line, unlike the rest: it is
  * mostly waiting, and inlined into sync/arena.c's operations, which hold
  * every layer's lock code, it cost each of them register saves whatever
- * the layer. It calls ca_sync_ticket_admitted from there, as before. */
+ * the layer. It calls ca_sync_ticket_admitted from there. */
 void ca_sync_ticket_lock(ca_sync_ticket *l);
 
 static inline void ca_sync_ticket_unlock(ca_sync_ticket *l)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/arenas_dso.c — a tiny shared library (a libtool module) that
  * defines its own static arena, for suite "api" (tests/test_api.c, TCase

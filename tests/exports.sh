@@ -1,10 +1,13 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/exports.sh — the interface of the installed library is exactly the
 # public header, and every piece of it is exercised by a test:
 #   1. every symbol the shared library exports (nm -D --defined-only) is a
 #      function declared in api/chunkarena.h;
-#   2. every function declared in api/chunkarena.h is exported;
-#   3. every exported symbol is called in at least one tests/*.c file, or
+#   2. every function declared in api/chunkarena.h is marked CA_API there
+#      and exported;
+#   3. every exported symbol is called in at least one tests/*.c or
+#      tests/*/*.c file, or
 #      (for the private helpers of CA_ARENA_DEFINE) called by a macro of the
 #      header that a tests/*.c file uses.
 # Comments and string literals do not count as declarations or calls.
@@ -27,7 +30,7 @@ fail() {
 
 test -f "$header" || fail "no header at $header (set srcdir)"
 test -f "$lib" || fail "no shared library at $lib (build it, or set CA_SHLIB)"
-set -- "$srcdir"/tests/*.c
+set -- "$srcdir"/tests/*.c "$srcdir"/tests/*/*.c
 test -f "$1" || fail "no tests/*.c under $srcdir"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/exports.XXXXXX") || fail "mktemp"
@@ -83,6 +86,10 @@ awk '
     grep -oE '(^|[^A-Za-z0-9_])ca_[A-Za-z0-9_]*[[:space:]]*\(' |
     sed -E 's/^[^A-Za-z_]//; s/[[:space:]]*\($//' | sort -u > "$tmp/declared"
 test -s "$tmp/declared" || fail "no function declarations found in $header"
+# ... and each is marked CA_API where it is declared (the library is built
+# with -fvisibility=hidden: an unmarked one would not be exported).
+grep -E '^[A-Za-z].*[^A-Za-z0-9_]ca_[A-Za-z0-9_]*[[:space:]]*\(' "$tmp/header" |
+    grep -vE '^(CA_API |typedef |#)' > "$tmp/unmarked" || :
 
 # The header's macros, one a line: NAME<space>body (continuations joined).
 awk '
@@ -101,6 +108,10 @@ called_in_tests() { # name: called as name( in a tests/*.c file
 }
 
 bad=0
+while read -r line; do
+    echo "declared without CA_API in api/chunkarena.h: $line"
+    bad=1
+done < "$tmp/unmarked"
 while read -r sym; do
     if ! grep -qx "$sym" "$tmp/declared"; then
         echo "exported but not declared in api/chunkarena.h: $sym"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_bits.c — suite "bits": the word primitives under the core and
  * the places where they meet word boundaries. First the pure helpers of
@@ -19,7 +20,7 @@
 #include "core/bits.h"
 #include "core/chunkmap.h"
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define RANDOM_WORDS 2000

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "api/chunkarena.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 static const ca_lock layers[] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET, CA_LOCK_MUTEX,
                                  CA_LOCK_HINT};

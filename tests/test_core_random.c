@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_core_random.c — suite "core_random": a randomised differential
  * test of the core against the reference model of tests/testutil.h (an
@@ -24,7 +25,7 @@
 #include <sys/mman.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define NONE SIZE_MAX

@@ -31,7 +31,7 @@
 
 #include "api/chunkarena.h"
 #include "core/inspect.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 #include "tests/testutil.h"
 
 #define TIMEOUT 60

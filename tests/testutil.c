@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/testutil.c — test cores with guard areas, the helpers around them,
  * and the reference model. See tests/testutil.h. Single threaded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/testutil.h — what the Check suites share.
  *
@@ -16,7 +17,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
-#include "support/splitmix64.h"
+#include "tests/splitmix64.h"
 
 /* A core over heap memory. `region` is aligned to `align` (at least the
  * chunk size) and surrounded by guard bytes; so is `meta`. */

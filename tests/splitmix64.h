@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * support/splitmix64.h — the SplitMix64 random source of WORKLOADS.md.
+ * tests/splitmix64.h — the SplitMix64 random source (docs/WORKLOADS.md).
  *
  * Shared by the tests, the stress harness and the benchmark, so that every
  * seeded run draws the same numbers everywhere. One generator per thread:
  * a generator is plain state, not safe to share between threads.
  */
-#ifndef CA_SUPPORT_SPLITMIX64_H
-#define CA_SUPPORT_SPLITMIX64_H
+#ifndef CA_TESTS_SPLITMIX64_H
+#define CA_TESTS_SPLITMIX64_H
 
 #include <stdint.h>
 
@@ -29,10 +30,10 @@ static inline uint64_t ca_splitmix64_next(ca_splitmix64 *r)
     return z ^ (z >> 31);
 }
 
-/* next() % n, exactly as WORKLOADS.md draws it (n > 0). */
+/* next() % n, exactly as docs/WORKLOADS.md draws it (n > 0). */
 static inline uint64_t ca_splitmix64_below(ca_splitmix64 *r, uint64_t n)
 {
     return ca_splitmix64_next(r) % n;
 }
 
-#endif /* CA_SUPPORT_SPLITMIX64_H */
+#endif /* CA_TESTS_SPLITMIX64_H */

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * tests/test_api_static.c — the second translation unit of suite "api"
- * (tests/test_api.c): static arenas across files. It defines one arena with
- * CA_ARENA_DEFINE that test_api.c reaches through CA_ARENA_DECLARE, and,
- * the other way round, declares one defined in test_api.c and uses it from
+ * tests/api/static_other.c — the second translation unit of suite "api"
+ * (tests/api/): static arenas across files. It defines one arena with
+ * CA_ARENA_DEFINE that tests/api/static.c reaches through CA_ARENA_DECLARE, and,
+ * the other way round, declares one defined in common.c and uses it from
  * a constructor that runs before any default-priority constructor, hence
  * before the CA_ARENA_DEFINE constructors have registered anything: "usable
  * from the start". No header on purpose: each file writes the extern
@@ -10,13 +11,13 @@
  */
 #include "api/chunkarena.h"
 
-/* Defined here, used from test_api.c. */
+/* Defined here, used from tests/api/common.c. */
 CA_ARENA_DEFINE(other_tu, "static-other-tu", 32, 64, CA_LOCK_TICKET);
 
-/* Defined in test_api.c ("static-early", 256-byte chunks), used here. */
+/* Defined in tests/api/common.c ("static-early", 256-byte chunks), used here. */
 CA_ARENA_DECLARE(searly);
 
-/* What test_api.c calls (it declares the same prototypes). */
+/* What tests/api/common.c calls (it declares the same prototypes). */
 void *static_other_alloc(size_t size);
 ca_arena *static_other_arena(void);
 void *static_early_pointer(void);
