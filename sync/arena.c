@@ -183,7 +183,12 @@ HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool g
     }                                                                                         \
     static CA_CORE_FLAT ca_core_status free_##name(ca_sync_arena *a, void *p)                 \
     {                                                                                         \
-        return free_as(a, KIND, p);                                                           \
+        return free_as(a, KIND, p, NULL);                                                     \
+    }                                                                                         \
+    static CA_CORE_FLAT ca_core_status free_unless_##name(ca_sync_arena *a, void *p,          \
+                                                          _Atomic bool *flag)                 \
+    {                                                                                         \
+        return free_as(a, KIND, p, flag);                                                     \
     }
 
 #define BY_LAYER(a, op, ...)                   \
@@ -221,12 +226,17 @@ HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t alig
     return p;
 }
 
-HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p)
+/* A free; with `flag` (not NULL), only if *flag is clear, read under the
+ * lock (else CA_CORE_RETRY, nothing changed): see ca_sync_arena_set_flag. */
+HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p, _Atomic bool *flag)
 {
     ca_core_ctx *x = enter(a, kind);
-    ca_core_status st = free_at(&a->core, x, p, kind == CA_SYNC_HINT);
-    if (st == CA_CORE_OK)
-        note_chunks(a, kind, x, false);
+    ca_core_status st = CA_CORE_RETRY;
+    if (!flag || !atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
+        st = free_at(&a->core, x, p, kind == CA_SYNC_HINT);
+        if (st == CA_CORE_OK)
+            note_chunks(a, kind, x, false);
+    }
     leave(a, kind, x);
     return st;
 }
@@ -426,15 +436,7 @@ void ca_sync_arena_drop_cached(ca_sync_arena *a, void *const *blocks, size_t n, 
 
 ca_core_status ca_sync_arena_free_unless(ca_sync_arena *a, void *p, _Atomic bool *flag)
 {
-    ca_core_ctx *x = enter(a, a->kind);
-    ca_core_status st = CA_CORE_RETRY;
-    if (!atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
-        st = ca_core_free(&a->core, x, p, is_shared(a));
-        if (st == CA_CORE_OK)
-            note_chunks(a, a->kind, x, false);
-    }
-    leave(a, a->kind, x);
-    return st;
+    BY_LAYER(a, free_unless, p, flag);
 }
 
 void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag)
