@@ -11,9 +11,9 @@
  *   CA_LOCK_SPIN    test-and-test-and-set spinlock; yields after a few microseconds
  *   CA_LOCK_TICKET  FIFO ticket lock; fair, but slow when threads outnumber cores
  *   CA_LOCK_MUTEX   pthread mutex: waiters sleep in the kernel
- *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit hints.
+ *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit cursors.
  *                   Its limits today: 32 threads per arena get a slot (a
- *                   next-fit hint and counters) of their own, more share one
+ *                   next-fit cursor and counters) of their own, more share one
  *                   overflow slot; a thread keeps its slots in up to 8 arenas
  *                   at once (more make it give one up and claim again); each
  *                   arena needs about 4 KiB more bookkeeping (the slots)
@@ -26,7 +26,7 @@
  * one freed already: a checked variant returns the fault, the plain one
  * calls the fault handler (by default: one line on stderr, then abort).
  *
- * Costs: an allocation searches from a next-fit hint and compares a bounded
+ * Costs: an allocation searches from a next-fit cursor and compares a bounded
  * window of fitting runs; one that cannot fit fails in O(1) once the arena
  * knows its longest free run, else after one scan of the free runs (a few
  * microseconds on a full 160 MiB arena). free and resize cost O(chunks / 32)

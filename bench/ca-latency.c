@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         }
     }
     ca_core_free(&a.core, &a.ctx, hole, false);
-    a.ctx.hint = (size_t)((unsigned char *)hole - a.region) >> SHIFT;
+    a.ctx.cursor = (size_t)((unsigned char *)hole - a.region) >> SHIFT;
     live[nlive++] = take(&a, 1);
     printf("  (one 64-chunk hole freed, one chunk of it taken: the bound says 64, the longest "
            "run is 63)\n");
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
         if (run == longest)
             at = i + 1 - longest / 2;
     }
-    a.ctx.hint = at;
+    a.ctx.cursor = at;
     live[nlive++] = take(&a, 1);
     ca_core_scan(&a.core, &u, false);
     printf("  (freed %zu allocations under 64 chunks; one chunk taken from the middle of the "

@@ -38,7 +38,7 @@ static const char *check_map(const ca_core *c, size_t *used, size_t *ends)
     uint64_t pad = ~ca_map_upto(tail) & CA_MAP_USED_BITS;
     for (size_t w = 0; w < c->nwords; w++) {
         uint64_t v = word(&c->map[w]);
-        uint64_t inuse = ca_map_used(v), last = ca_map_ends(v);
+        uint64_t inuse = ca_map_used(v), last = ca_map_lasts(v);
         if (last & ~inuse)
             return "a chunk is marked LAST but not USED (state 10)";
         /* A used chunk that is not LAST must be followed by a used chunk. */

@@ -55,7 +55,7 @@ _Static_assert(CA_MAP_CHUNKS_PER_WORD * 2 == 64, "two bits per chunk fill a 64-b
 _Static_assert((CA_MAP_USED_BITS << 1) == CA_MAP_LAST_BITS, "LAST is the bit above USED");
 
 /* Chunk states, as the two bits read (LAST << 1 | USED). */
-enum { CA_MAP_FREE = 0, CA_MAP_USED = 1, CA_MAP_BAD = 2, CA_MAP_END = 3 };
+enum { CA_MAP_FREE = 0, CA_MAP_USED = 1, CA_MAP_BAD = 2, CA_MAP_LAST = 3 };
 
 /* Spaced mask of the free chunks of word v. */
 static inline uint64_t ca_map_free(uint64_t v)
@@ -70,7 +70,7 @@ static inline uint64_t ca_map_used(uint64_t v)
 }
 
 /* Spaced mask of the chunks of word v that end their allocation. */
-static inline uint64_t ca_map_ends(uint64_t v)
+static inline uint64_t ca_map_lasts(uint64_t v)
 {
     return (v >> 1) & CA_MAP_USED_BITS;
 }
@@ -114,12 +114,19 @@ static inline unsigned ca_map_state(uint64_t v, unsigned k)
     return (unsigned)(v >> (2 * k)) & 3u;
 }
 
+/* The LAST bit of chunk k (0..31) of a word: the one place its position is
+ * computed. */
+static inline uint64_t ca_map_last_bit(unsigned k)
+{
+    return 2ull << (2 * k);
+}
+
 /* The bits that mark chunks lo..hi of a word as one allocation's chunks;
  * chunk hi gets the LAST marker when the allocation ends there. */
 static inline uint64_t ca_map_mark(unsigned lo, unsigned hi, bool ends_here)
 {
     uint64_t used = ca_map_span(lo, hi);
-    return ends_here ? used | (2ull << (2 * hi)) : used;
+    return ends_here ? used | ca_map_last_bit(hi) : used;
 }
 
 /* Both bits of chunks lo..hi: what a release clears. */

@@ -122,7 +122,7 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
         p += len;
     }
     for (size_t w = 0; w < c->nwords; w++)
-        ends += ca_bits_count(ca_map_ends(ld(&m->map[w], shared)));
+        ends += ca_bits_count(ca_map_lasts(ld(&m->map[w], shared)));
     u->used_chunks = c->nchunks - free_chunks;
     u->allocations = ends - padding(c);
     u->free_runs = runs;
@@ -152,9 +152,9 @@ void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t nc
     }
 }
 
-void ca_core_ctx_init(ca_core_ctx *x, size_t hint)
+void ca_core_ctx_init(ca_core_ctx *x, size_t cursor)
 {
-    x->hint = hint;
+    x->cursor = cursor;
     x->lane_lo = 0;
     x->lane_len = 0;
     atomic_init(&x->tally.chunks, (size_t)0);
@@ -406,7 +406,7 @@ void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared)
     bool carry = false; /* inside a cached block that began in an earlier word */
     for (size_t w = 0; w < c->nwords; w++) {
         uint64_t v = ld(&m->map[w], shared);
-        uint64_t last = ca_map_ends(v);
+        uint64_t last = ca_map_lasts(v);
         uint64_t starts = (atomic_load_explicit(&m->cached[w >> 1], RLX) >> (32 * (w & 1))) &
                           0xFFFFFFFFull;
         /* The chunks of cached blocks in this word, as a spaced mask: from

@@ -21,7 +21,9 @@
  *    on map words, in the order described below, so that a valid free is
  *    never misjudged and never touches a chunk it does not own. alloc may
  *    return CA_CORE_RETRY when another thread took the chosen chunks first;
- *    the caller searches again (sync/hint.c does, with a bounded policy).
+ *    the caller searches again (sync/arena.c does, until it succeeds or
+ *    fails for want of room; after a few lost races in a row the hint
+ *    layer moves its cursor elsewhere: ca_sync_hint_lost).
  *    Summaries may lag while operations are in flight and are exact when none
  *    is. init, reset and check are never shared.
  *
@@ -69,20 +71,10 @@
  * one total order. (On x86-64 a seq_cst RMW or load costs what an acq_rel
  * RMW or a plain load costs.)
  *
- * What shared mode does not promise:
- *  - Failures are not linearizable: while another thread's claim is in
- *    flight, its summaries may briefly hide free chunks, and an allocation
- *    may return NOMEM although a free of enough chunks has returned. Once
- *    no operation is in flight, everything free is found again.
- *  - A bad pointer racing with the claim of its own chunks: for as long as
- *    a claim is writing a multi-word run (top-down), the part written so
- *    far is a well-formed allocation, so a free of the first chunk of one
- *    of its upper words (a stale pointer, say, from a block freed before)
- *    is taken as valid and releases that part. This is the race of a
- *    double free with the reuse of the memory, which no allocator can
- *    always detect; under a lock (exclusive mode) it is always detected.
- *    Every bad pointer that does not race with a claim of its own chunks
- *    is detected in shared mode too.
+ * What shared mode does not promise (failures that are not linearizable,
+ * and a double free racing the reuse of its memory) is said once, for
+ * users, at the thread-safety paragraph of api/chunkarena.h; the claim and
+ * release orders above are why those two are all.
  */
 #ifndef CA_CORE_CORE_H
 #define CA_CORE_CORE_H
@@ -153,17 +145,17 @@ typedef struct ca_core_tally {
     _Atomic size_t shrinks;     /* resizes that shrank in place */
 } ca_core_tally;
 
-/* A context: where a search starts (next-fit hint, a chunk index; advisory
+/* A context: where a search starts (the next-fit cursor, a chunk index; advisory
  * and clamped), the context's lane, and the counters of the operations run
  * through it. A search visits the runs that start in the lane first (from
- * the hint, wrapping within the lane), then the rest of the arena: each
+ * the cursor, wrapping within the lane), then the rest of the arena: each
  * thread of the lock-free layer has a lane of its own, so threads do not
  * end up allocating in the same cache lines. The lane is [lane_lo,
  * lane_lo + lane_len) modulo the chunk count; lane_len 0 means the whole
- * arena (a lane is advisory too: any lane, any hint, gives correct
+ * arena (a lane is advisory too: any lane, any cursor, gives correct
  * results). */
 typedef struct ca_core_ctx {
-    size_t hint;
+    size_t cursor;
     size_t lane_lo;
     size_t lane_len;
     ca_core_tally tally;
@@ -246,9 +238,9 @@ void ca_core_reset(ca_core *c);
 
 /* Allocate `size` bytes aligned to `align` (0 or a power of two): a run of
  * max(1, ceil(size / chunk size)) chunks starting at an address that is a
- * multiple of align. The search starts at x->hint (next fit), compares up to
+ * multiple of align. The search starts at x->cursor (next fit), compares up to
  * `window` runs that fit and takes the tightest (best fit within the window;
- * an exact fit ends the search at once), and leaves x->hint just past the
+ * an exact fit ends the search at once), and leaves x->cursor just past the
  * new allocation. Returns NULL and sets *status to NOMEM (no room: costs
  * O(1) when the request exceeds the known longest free run, else one scan of
  * the free runs), BADALIGN, or, in shared mode, RETRY. */
@@ -257,7 +249,7 @@ void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool 
 
 /* As ca_core_alloc, preferably in a run where `room` more bytes are free
  * right after the allocation: it takes only its own chunks, and leaves the
- * hint past the room, so next fit leaves the room alone, for the allocation
+ * cursor past the room, so next fit leaves the room alone, for the allocation
  * to grow into in place, until it comes round again; the room is not held,
  * any allocation may take it. When no run holds both, the allocation goes
  * where it fits alone (a search more); NOMEM only when it fits nowhere. */
@@ -297,9 +289,9 @@ bool ca_core_owns(const ca_core *c, const void *p);
  * Exact when no operation is in flight. Cost: O(map words). */
 void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared);
 
-/* Make x a fresh context: search from `hint` in the whole arena, all
+/* Make x a fresh context: search from `cursor` in the whole arena, all
  * counters 0. */
-void ca_core_ctx_init(ca_core_ctx *x, size_t hint);
+void ca_core_ctx_init(ca_core_ctx *x, size_t cursor);
 
 /* After ca_core_reset: zero x's counts of what is live (chunks and
  * allocations), keeping its counts of what happened (requested bytes,

@@ -33,7 +33,7 @@ static inline uint64_t load(const ca_core *c, size_t w, bool shared)
 /* Spaced mask of the chunks of v that continue their allocation ("01"). */
 static inline uint64_t continuing(uint64_t v)
 {
-    return ca_map_used(v) & ~ca_map_ends(v);
+    return ca_map_used(v) & ~ca_map_lasts(v);
 }
 
 /* Spaced mask of the real chunks of word w (not the padding past the end). */
@@ -98,11 +98,11 @@ size_t ca_core_blocks(const ca_core *c, size_t from, ca_core_block *out, size_t 
         /* Its end: the first LAST marker from k on, every chunk before it used. */
         size_t ew = w;
         uint64_t ev = v, lim = ca_map_from(k);
-        uint64_t ends = ca_map_ends(ev) & ca_map_used(ev) & lim;
+        uint64_t ends = ca_map_lasts(ev) & ca_map_used(ev) & lim;
         uint64_t holes = ca_map_free(ev) & lim;
         while (!ends && !holes && ew + 1 < c->nwords) {
             ev = load(c, ++ew, shared);
-            ends = ca_map_ends(ev) & ca_map_used(ev);
+            ends = ca_map_lasts(ev) & ca_map_used(ev);
             holes = ca_map_free(ev);
         }
         if (!ends || (holes & ca_map_upto(ca_map_lowest(ends)))) {
@@ -156,7 +156,7 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool share
         uint64_t v = load(c, w, shared), real = real_chunks(c, w);
         uint64_t inuse = ca_map_used(v), fr = ca_map_free(v); /* padding is never free */
         used += ca_bits_count(inuse & real);
-        ends += ca_bits_count(ca_map_ends(v) & inuse & real);
+        ends += ca_bits_count(ca_map_lasts(v) & inuse & real);
         /* The word's free runs: each from a free chunk s to the next used
          * chunk e; one that reaches the end of the word stays open. */
         for (unsigned k = 0;;) {

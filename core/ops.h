@@ -356,9 +356,9 @@ typedef struct request {
     size_t rem;   /* a start chunk s is aligned iff (s & amask) == rem */
 } request;
 
-/* The ranges of start chunks a search visits, in order: from the hint
+/* The ranges of start chunks a search visits, in order: from the cursor
  * (`from`, below the chunk count) to the end of the lane, the lane's
- * beginning up to the hint, then the rest of the arena; each is cut in two
+ * beginning up to the cursor, then the rest of the arena; each is cut in two
  * where it wraps past the last chunk. Together they hold every chunk
  * exactly once. */
 typedef struct plan {
@@ -373,7 +373,7 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
     size_t len = x->lane_len && x->lane_len < nch ? x->lane_len : nch;
     if (len == nch) {
         /* The whole arena (every context under a lock, a lone thread under
-         * "hint"): from the hint to the end, then from 0 to the hint, as
+         * "hint"): from the cursor to the end, then from 0 to the cursor, as
          * the locked layers do. (The lane's start does not matter: cutting
          * the circle there would split a free run across it, and the same
          * lone thread would place differently in another slot.) */
@@ -382,9 +382,9 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
         out->n = from ? 2 : 1;
         return;
     }
-    size_t rf = from >= lo ? from - lo : from + nch - lo; /* the hint, relative to the lane */
+    size_t rf = from >= lo ? from - lo : from + nch - lo; /* the cursor, relative to the lane */
     if (rf >= len)
-        rf = 0; /* a hint outside the lane: start at the lane's beginning */
+        rf = 0; /* a cursor outside the lane: start at the lane's beginning */
     const size_t piece[3][2] = {{rf, len}, {0, rf}, {len, nch}};
     out->n = 0;
     for (unsigned k = 0; k < 3; k++) {
@@ -404,7 +404,7 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
 /*
  * Find where n chunks go. Runs are visited in next-fit order, by where
  * they start: the ranges of plan_search (so, in the whole arena, those that
- * start at or after the hint, then, wrapping, those that start before it).
+ * start at or after the cursor, then, wrapping, those that start before it).
  * A run that fits with room to spare (n chunks more than it must have) ends
  * the search at once; so does an exact fit; otherwise up to `window` runs
  * that fit tightly are compared and the tightest wins. A run is measured
@@ -497,9 +497,9 @@ done:
 /* ---- claim and release ---- */
 
 /* The LAST bit of chunk i, within its map word. */
-static inline uint64_t end_bit(size_t i)
+static inline uint64_t last_bit(size_t i)
 {
-    return 2ull << (2 * (i & 31));
+    return ca_map_last_bit((unsigned)(i & 31));
 }
 
 /* Exclusive mode: flip summary bits of map word w: its "full" bit if
@@ -544,9 +544,9 @@ static inline __attribute__((always_inline)) void sums_flip(ca_core *c, size_t w
 static inline __attribute__((always_inline)) void claim_excl(ca_core *c, size_t s, size_t n, size_t join)
 {
     size_t e = s + n - 1, ws = s >> WSHIFT, we = e >> WSHIFT;
-    const uint64_t head = ca_map_from((unsigned)(s & 31)), last = end_bit(e);
+    const uint64_t head = ca_map_from((unsigned)(s & 31)), last = last_bit(e);
     const uint64_t upto = ca_map_upto((unsigned)(e & 31));
-    const uint64_t drop = join != NONE ? end_bit(join) : 0;
+    const uint64_t drop = join != NONE ? last_bit(join) : 0;
     if (ws == we) {
         EXCL_CLAIM(c, ws, (old | (head & upto) | last) & ~drop);
         return;
@@ -566,7 +566,7 @@ static inline __attribute__((always_inline)) void release_excl(ca_core *c, size_
     size_t ws = s >> WSHIFT, we = e >> WSHIFT;
     const uint64_t head = ca_map_from((unsigned)(s & 31)) * 3u;
     const uint64_t upto = ca_map_upto((unsigned)(e & 31)) * 3u; /* both bits: LAST too */
-    const uint64_t add = seal != NONE ? end_bit(seal) : 0;
+    const uint64_t add = seal != NONE ? last_bit(seal) : 0;
     if (ws == we) {
         EXCL_RELEASE(c, ws, (old & ~(head & upto)) | add);
     } else {
@@ -599,8 +599,8 @@ static inline __attribute__((always_inline)) ca_core_status release(ca_core *c, 
      * holds e's LAST marker. The masks are made once a run; a word costs
      * two selects, not the shifts of four masks. */
     uint64_t from = ca_map_from((unsigned)(s & 31));
-    const uint64_t tail = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
-    uint64_t add = seal != NONE ? end_bit(seal) : 0; /* s's word only */
+    const uint64_t tail = ca_map_upto((unsigned)(e & 31)), last = last_bit(e);
+    uint64_t add = seal != NONE ? last_bit(seal) : 0; /* s's word only */
     for (size_t w = ws; w <= we; w++, from = CA_MAP_USED_BITS, add = 0) {
         bool in_last = w == we;
         uint64_t span = from & (in_last ? tail : CA_MAP_USED_BITS);
@@ -641,9 +641,9 @@ static inline __attribute__((always_inline)) ca_core_status claim(ca_core *c, si
     /* As in release, from the top: the run's chunks in word w are `upto`
      * (up to e's chunk, with its LAST marker, in the last word; all 32 in
      * the others) cut at s's chunk in the first word. */
-    uint64_t upto = ca_map_upto((unsigned)(e & 31)), last = end_bit(e);
+    uint64_t upto = ca_map_upto((unsigned)(e & 31)), last = last_bit(e);
     const uint64_t head = ca_map_from((unsigned)(s & 31));
-    const uint64_t join_bit = join != NONE ? end_bit(join) : 0; /* s's word only */
+    const uint64_t join_bit = join != NONE ? last_bit(join) : 0; /* s's word only */
     for (size_t w = we + 1; w-- > ws; upto = CA_MAP_USED_BITS, last = 0) {
         bool in_first = w == ws;
         uint64_t want_free = upto & (in_first ? head : CA_MAP_USED_BITS);
@@ -665,10 +665,10 @@ static inline __attribute__((always_inline)) ca_core_status claim(ca_core *c, si
 
 /* Set or clear the LAST marker of chunk i (a used chunk, which stays used,
  * so no summary changes). */
-static void set_end(ca_core *c, size_t i, bool on, bool shared)
+static void set_last(ca_core *c, size_t i, bool on, bool shared)
 {
     _Atomic uint64_t *p = &c->map[i >> WSHIFT];
-    uint64_t m = 2ull << (2 * (i & 31));
+    uint64_t m = last_bit(i);
     uint64_t old = ld(p, shared);
     while (!put(p, &old, on ? old | m : old & ~m, shared))
         ;
@@ -800,7 +800,7 @@ static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, 
             return CA_CORE_INTERIOR;
     }
     /* The extent: up to the first LAST marker, every chunk on the way used. */
-    uint64_t ends = ca_map_ends(v) & ca_map_from(k);
+    uint64_t ends = ca_map_lasts(v) & ca_map_from(k);
     while (!ends) {
         if (ca_map_free(v) & ca_map_from(k))
             return CA_CORE_NOTALLOC; /* no LAST before a free chunk: not ours */
@@ -808,7 +808,7 @@ static ca_core_status locate(ca_core *c, const void *p, bool shared, size_t *s, 
             return CA_CORE_NOTALLOC;
         k = 0;
         v = ld(&c->map[w], shared);
-        ends = ca_map_ends(v);
+        ends = ca_map_lasts(v);
     }
     unsigned last = ca_map_lowest(ends);
     if (ca_map_free(v) & ca_map_span(k, last))
@@ -839,7 +839,7 @@ static inline size_t place(ca_core *c, ca_core_ctx *x, const request *q, bool sh
     if (q->n > bound_of(b))
         return NONE;
     plan pl;
-    plan_search(c, x, x->hint < c->nchunks ? x->hint : 0, &pl);
+    plan_search(c, x, x->cursor < c->nchunks ? x->cursor : 0, &pl);
     size_t longest;
     size_t s = search(c, &pl, q, shared, &longest);
     if (s != NONE)
@@ -904,13 +904,13 @@ static inline void *alloc_search(ca_core *c, ca_core_ctx *x, size_t size, size_t
         /* Search again past the word where the claim lost: the run may have
          * looked longer than it is through a summary that lags, and would
          * look so again from s. */
-        x->hint = lost;
+        x->cursor = lost;
         *status = CA_CORE_RETRY;
         return NULL;
     }
     if (q.amask)
         mark_aligned(c, s, align, shared);
-    x->hint = s + q.n; /* past the room, if any: next fit leaves it free */
+    x->cursor = s + q.n; /* past the room, if any: next fit leaves it free */
     bump(&x->tally.chunks, q.take);
     bump(&x->tally.allocs, 1);
     bump(&x->tally.requested, size);
@@ -970,7 +970,7 @@ static inline __attribute__((always_inline)) void *alloc(ca_core *c, ca_core_ctx
                                                          size_t align, size_t room, bool shared,
                                                          ca_core_status *status)
 {
-    size_t s = x->hint, n = chunks_for(c, size);
+    size_t s = x->cursor, n = chunks_for(c, size);
     if (room == 0 && align <= ca_core_chunk_size(c) && (align & (align - 1)) == 0 &&
         s < c->nchunks && n <= c->nchunks - s && in_lane(c, x, s)) {
         size_t want = 2 * n, left = c->nchunks - s;
@@ -978,7 +978,7 @@ static inline __attribute__((always_inline)) void *alloc(ca_core *c, ca_core_ctx
         size_t lost;
         if (len >= n && (len == n || len == want || c->window == 1) &&
             claim(c, s, n, NONE, shared, &lost) == CA_CORE_OK) {
-            x->hint = s + n;
+            x->cursor = s + n;
             bump(&x->tally.chunks, n);
             bump(&x->tally.allocs, 1);
             bump(&x->tally.requested, size);
@@ -1025,7 +1025,7 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
         if (claim(c, e + 1, more, same_word ? e : NONE, shared, &lost) != CA_CORE_OK)
             return CA_CORE_NOMEM; /* a neighbour took the chunks first */
         if (!same_word)
-            set_end(c, e, false, shared);
+            set_last(c, e, false, shared);
         bump(&x->tally.chunks, more);
         bump(&x->tally.grows, 1);
     } else if (want < have) {
@@ -1034,7 +1034,7 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
         size_t last = s + want - 1;
         bool same_word = (last >> WSHIFT) == ((last + 1) >> WSHIFT);
         if (!same_word)
-            set_end(c, last, true, shared);
+            set_last(c, last, true, shared);
         (void)release(c, last + 1, e, same_word ? last : NONE, shared); /* ours: cannot mismatch */
         bump(&x->tally.chunks, -(have - want));
         bump(&x->tally.shrinks, 1);

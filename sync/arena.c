@@ -453,7 +453,7 @@ void ca_sync_arena_set_flag(ca_sync_arena *a, _Atomic bool *flag)
 void ca_sync_arena_rewind(ca_sync_arena *a)
 {
     ca_core_ctx *x = enter(a, a->kind);
-    x->hint = x->lane_lo;
+    x->cursor = x->lane_lo;
     leave(a, a->kind, x);
 }
 

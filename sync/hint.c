@@ -259,7 +259,7 @@ void ca_sync_hint_lost(ca_sync_hint *h, ca_core_ctx *x, unsigned lost)
 {
     if (lost % CA_SYNC_HINT_RETRIES)
         return;
-    x->hint = (x->hint + (size_t)((h->nchunks * 0x9E3779B9ull) >> 32)) % h->nchunks;
+    x->cursor = (x->cursor + (size_t)((h->nchunks * 0x9E3779B9ull) >> 32)) % h->nchunks;
     sched_yield();
 }
 

@@ -7,7 +7,7 @@
  * claimed and released by compare-and-swap on the map words, a claim that
  * loses a race rolls back and the search resumes elsewhere. What keeps
  * threads from racing for the same chunks in the first place is that each
- * one searches from its own next-fit hint, and the hints start spread over
+ * one searches from its own next-fit cursor, and the hints start spread over
  * the arena (slot i at the fraction i * 0.618... of it, modulo 1), so
  * threads carve different parts of the arena.
  *

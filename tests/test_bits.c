@@ -164,10 +164,10 @@ END_TEST
 START_TEST(map_free_used_ends)
 {
     ca_splitmix64 r = ca_splitmix64_seed(SEED + 2);
-    ck_assert_msg(ca_map_free(0) == CA_MAP_USED_BITS && ca_map_used(0) == 0 && ca_map_ends(0) == 0,
+    ck_assert_msg(ca_map_free(0) == CA_MAP_USED_BITS && ca_map_used(0) == 0 && ca_map_lasts(0) == 0,
                   "an all-free word does not read as all free");
     ck_assert_msg(ca_map_free(~0ull) == 0 && ca_map_used(~0ull) == CA_MAP_USED_BITS &&
-                      ca_map_ends(~0ull) == CA_MAP_USED_BITS,
+                      ca_map_lasts(~0ull) == CA_MAP_USED_BITS,
                   "an all-'11' word does not read as all used and last");
     for (size_t i = 0; i < RANDOM_WORDS; i++) {
         uint64_t v = test_word(i, &r);
@@ -178,8 +178,8 @@ START_TEST(map_free_used_ends)
                       (unsigned long long)ca_map_free(v));
         ck_assert_msg(ca_map_used(v) == naive_has(v, 1), "used chunks of %#llx: %#llx",
                       (unsigned long long)v, (unsigned long long)ca_map_used(v));
-        ck_assert_msg(ca_map_ends(v) == naive_has(v, 2), "LAST chunks of %#llx: %#llx",
-                      (unsigned long long)v, (unsigned long long)ca_map_ends(v));
+        ck_assert_msg(ca_map_lasts(v) == naive_has(v, 2), "LAST chunks of %#llx: %#llx",
+                      (unsigned long long)v, (unsigned long long)ca_map_lasts(v));
     }
 }
 END_TEST
@@ -219,7 +219,7 @@ START_TEST(map_mark_both)
                           hi, (unsigned long long)ca_map_both(lo, hi));
             /* Read back: chunks lo..hi-1 "used", hi "last", the others free. */
             for (unsigned k = 0; k < 32; k++) {
-                unsigned want = k < lo || k > hi ? CA_MAP_FREE : k < hi ? CA_MAP_USED : CA_MAP_END;
+                unsigned want = k < lo || k > hi ? CA_MAP_FREE : k < hi ? CA_MAP_USED : CA_MAP_LAST;
                 ck_assert_msg(ca_map_state(closed, k) == want,
                               "chunk %u of mark(%u, %u, end) reads %u, not %u", k, lo, hi,
                               ca_map_state(closed, k), want);
@@ -237,9 +237,9 @@ START_TEST(map_state)
                 ck_assert_msg(ca_map_state(v, j) == (j == k ? s : (unsigned)CA_MAP_FREE),
                               "state %u at chunk %u: chunk %u reads %u", s, k, j,
                               ca_map_state(v, j));
-            ck_assert_msg(ca_map_state(~0ull, k) == CA_MAP_END, "chunk %u of ~0 is not END", k);
+            ck_assert_msg(ca_map_state(~0ull, k) == CA_MAP_LAST, "chunk %u of ~0 is not LAST", k);
         }
-    ck_assert_msg(CA_MAP_USED == 1 && CA_MAP_END == 3 && CA_MAP_BAD == 2 && CA_MAP_FREE == 0,
+    ck_assert_msg(CA_MAP_USED == 1 && CA_MAP_LAST == 3 && CA_MAP_BAD == 2 && CA_MAP_FREE == 0,
                   "the state names do not follow the encoding LAST << 1 | USED");
 }
 END_TEST
@@ -478,7 +478,7 @@ START_TEST(core_odd_region_sizes)
          * found through the second level-2 summary word. */
         if (n > 1) {
             void *front = ca_test_alloc(&t, (n - 1) * cs, 0);
-            t.ctx.hint = 0;
+            t.ctx.cursor = 0;
             void *last = ca_test_alloc(&t, 1, 0);
             ck_assert_msg(last == t.region + (n - 1) * cs, "%zu chunks: the last chunk is %zu",
                           n, ca_test_chunk_of(&t, last));
@@ -533,7 +533,7 @@ START_TEST(core_exact_fit_in_holes)
                 ca_test_free(&t, ptr[decoy_run]);
 
             ca_test_alloc_nomem(&t, (len + 1) * cs, 0);
-            t.ctx.hint = 0;
+            t.ctx.cursor = 0;
             void *p = ca_test_alloc(&t, len * cs, 0);
             ck_assert_msg(p == t.region + lo * cs, "hole [%zu, +%zu): allocation at chunk %zu",
                           lo, len, ca_test_chunk_of(&t, p));
@@ -570,7 +570,7 @@ static void aligned_run(unsigned shift, size_t base_align, unsigned window)
                 size_t s = first_aligned(&t, hints[h], align);
                 if (s + len > t.nchunks)
                     continue;
-                t.ctx.hint = hints[h];
+                t.ctx.cursor = hints[h];
                 void *p = ca_test_alloc(&t, len * cs, align);
                 ck_assert_msg(p == t.region + s * cs,
                               "chunk %zu, base aligned to %zu, align %zu, hint %zu: chunk %zu, "

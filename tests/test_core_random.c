@@ -260,7 +260,7 @@ static bool op_alloc(run *r, size_t size, size_t align)
 {
     r->what = "alloc";
     size_t n = chunks_for(r, size), achunks = align > r->cs ? align / r->cs : 1;
-    size_t from = r->t.ctx.hint < r->m.nchunks ? r->t.ctx.hint : 0;
+    size_t from = r->t.ctx.cursor < r->m.nchunks ? r->t.ctx.cursor : 0;
     size_t place = model_place(&r->m, from, n, r->base_chunk, achunks, r->cfg->window);
     ca_core_status st = CA_CORE_OK;
     unsigned char *p = ca_core_alloc(&r->t.core, &r->t.ctx, size, align, false, &st);
@@ -284,7 +284,7 @@ static bool op_alloc(run *r, size_t size, size_t align)
            s, n);
     EXPECT(r, s == place, "size %zu align %zu from hint %zu: chunk %zu, the rule says %zu", size,
            align, from, s, place);
-    EXPECT(r, r->t.ctx.hint == s + n, "hint %zu after chunks %zu..+%zu", r->t.ctx.hint, s, n);
+    EXPECT(r, r->t.ctx.cursor == s + n, "hint %zu after chunks %zu..+%zu", r->t.ctx.cursor, s, n);
     add_block(r, s, n);
     r->want.chunks += n;
     r->want.allocs++;

@@ -128,7 +128,7 @@ void ca_test_free(ca_test_core *t, void *p)
 void ca_test_core_carve(ca_test_core *t, const size_t *lens, size_t count, void **out)
 {
     size_t at = 0;
-    t->ctx.hint = 0;
+    t->ctx.cursor = 0;
     for (size_t i = 0; i < count; i++) {
         out[i] = ca_test_alloc(t, lens[i] * t->chunk_size, 0);
         ck_assert_msg(out[i] == t->region + at * t->chunk_size,
@@ -180,7 +180,7 @@ void ca_test_snapshot_take(ca_test_snapshot *s, const ca_test_core *t)
     }
     memcpy(s->meta, t->meta, t->meta_len);
     s->bound = bound_of(t);
-    s->hint = t->ctx.hint;
+    s->cursor = t->ctx.cursor;
     ca_test_counts_of(&t->ctx.tally, &s->counts);
     ca_core_scan(&t->core, &s->usage, false);
 }
@@ -191,8 +191,8 @@ const char *ca_test_snapshot_diff(const ca_test_snapshot *s, const ca_test_core 
         return "the metadata bytes differ";
     if (s->bound != bound_of(t))
         return "the bound on the longest free run differs";
-    if (s->hint != t->ctx.hint)
-        return "the context's hint differs";
+    if (s->cursor != t->ctx.cursor)
+        return "the context's cursor differs";
     ca_test_counts now;
     ca_test_counts_of(&t->ctx.tally, &now);
     if (ca_test_counts_diff(&s->counts, &now))
@@ -282,13 +282,13 @@ const char *ca_test_model_diff(const ca_test_model *m, const ca_test_core *t, si
     for (size_t i = 0; i < m->nchunks; i++) {
         uint32_t id = m->owner[i];
         unsigned want = !id ? CA_MAP_FREE
-                        : i + 1 == m->nchunks || m->owner[i + 1] != id ? CA_MAP_END
+                        : i + 1 == m->nchunks || m->owner[i + 1] != id ? CA_MAP_LAST
                                                                        : CA_MAP_USED;
         unsigned got = chunk_state(t, i);
         if (got != want) {
             *where = i;
             return want == CA_MAP_FREE  ? "a chunk free in the model is not free in the map"
-                   : want == CA_MAP_END ? "the last chunk of an allocation is not 11 in the map"
+                   : want == CA_MAP_LAST ? "the last chunk of an allocation is not 11 in the map"
                                         : "an inner chunk of an allocation is not 01 in the map";
         }
     }

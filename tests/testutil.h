@@ -83,7 +83,7 @@ typedef struct ca_test_snapshot {
     unsigned char *meta;
     size_t meta_len;
     uint64_t bound;
-    size_t hint;
+    size_t cursor;
     ca_test_counts counts;
     ca_core_usage usage;
 } ca_test_snapshot;

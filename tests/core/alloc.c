@@ -84,11 +84,11 @@ START_TEST(alloc_large_alignment_is_honoured)
     }
     /* The chunks skipped to reach an aligned one stay free: the base is
      * aligned to the chunk size only, so chunk 0 is not 2-chunk aligned. */
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *a = ca_test_alloc(&t, cs, 4 * cs);
     size_t s = ca_test_chunk_of(&t, a);
     ck_assert_msg(s > 0 && s < 4, "4-chunk alignment over a chunk-aligned base: chunk %zu", s);
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *b = ca_test_alloc(&t, cs, 0);
     ck_assert_msg(b == t.region, "the chunks before an aligned allocation were not left free");
     ca_test_core_fini(&t);
@@ -132,7 +132,7 @@ START_TEST(alloc_align_of_remembers_over_alignment)
     ca_test_core_check(&t);
 
     /* A plain allocation where the over-aligned one was: the mark is gone. */
-    t.ctx.hint = s;
+    t.ctx.cursor = s;
     void *again = ca_test_alloc(&t, cs, 0);
     ck_assert_msg(again == over, "expected the freed chunk %zu again", s);
     ck_assert_msg(ca_core_align_of(&t.core, again, &align, true) == CA_CORE_OK && align == cs,
@@ -161,7 +161,7 @@ START_TEST(alloc_room_is_left_free)
     void *wall = ca_test_alloc(&t, 3 * cs, 0);
     ca_test_alloc(&t, cs, 0); /* chunk 3 stays taken */
     ca_test_free(&t, wall);
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *p = ca_core_alloc_room(&t.core, &t.ctx, 2 * cs, 0, 4 * cs, false, &st);
     ca_test_core_check(&t);
     size_t s = ca_test_chunk_of(&t, p);
@@ -170,7 +170,7 @@ START_TEST(alloc_room_is_left_free)
     size_t bytes;
     ck_assert_msg(ca_core_usable(&t.core, p, &bytes, false) == CA_CORE_OK && bytes == 2 * cs,
                   "the room was taken: %zu bytes usable", bytes);
-    ck_assert_msg(t.ctx.hint == s + 6, "the hint is at %zu, not past the room (%zu)", t.ctx.hint,
+    ck_assert_msg(t.ctx.cursor == s + 6, "the hint is at %zu, not past the room (%zu)", t.ctx.cursor,
                   s + 6);
     /* The next allocation lands past the room, so the block can grow in place. */
     void *next = ca_test_alloc(&t, cs, 0);
@@ -289,7 +289,7 @@ static void next_fit_with(unsigned window)
     ck_assert_msg(a == t.region && b == chunk_ptr(&t, 4) && c == chunk_ptr(&t, 8),
                   "window %u: consecutive allocations at chunks %zu %zu %zu", window,
                   ca_test_chunk_of(&t, a), ca_test_chunk_of(&t, b), ca_test_chunk_of(&t, c));
-    ck_assert_msg(t.ctx.hint == 12, "window %u: hint %zu after chunks 8..11", window, t.ctx.hint);
+    ck_assert_msg(t.ctx.cursor == 12, "window %u: hint %zu after chunks 8..11", window, t.ctx.cursor);
     /* Next fit: the hole at 0 is behind the hint, the run at 12 ahead. */
     ca_test_free(&t, a);
     void *d = ca_test_alloc(&t, 4 * cs, 0);
@@ -302,7 +302,7 @@ static void next_fit_with(unsigned window)
     ca_test_free(&t, b);
     ca_test_free(&t, d);
     /* The hint is advisory: out of range, it is clamped. */
-    t.ctx.hint = SIZE_MAX;
+    t.ctx.cursor = SIZE_MAX;
     void *f = ca_test_alloc(&t, 4 * cs, 0);
     ck_assert_msg(f == chunk_ptr(&t, 4), "window %u: hint SIZE_MAX, chunk %zu, not 4", window,
                   ca_test_chunk_of(&t, f));
@@ -328,7 +328,7 @@ static void best_fit_case(const char *what, unsigned window, const size_t *lens,
     for (size_t i = 0; i < count; i++)
         if (holes & (1u << i))
             ca_test_free(&t, runs[i]);
-    t.ctx.hint = hint;
+    t.ctx.cursor = hint;
     void *p = ca_test_alloc(&t, want * t.chunk_size, 0);
     ck_assert_msg(p == chunk_ptr(&t, at), "%s, window %u: %zu chunks went to chunk %zu, not %zu",
                   what, window, want, ca_test_chunk_of(&t, p), at);

@@ -182,13 +182,13 @@ START_TEST(resize_shrink_gives_the_tail_back)
     resize_ok(&t, r[0], 2 * cs);
     ca_test_counts want = {2 + 1 + 40 + 1, 4, 47 * cs, 0, 0, 1};
     expect_counts(&t, &want, "after shrinking 5 -> 2 chunks");
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *tail = ca_test_alloc(&t, 3 * cs, 0);
     ck_assert_msg(tail == chunk_ptr(&t, 2), "the freed tail (chunks 2..4) was not reused: %zu",
                   ca_test_chunk_of(&t, tail));
     /* Across a word boundary: 40 chunks at 6 shrink to 10; 16..45 return. */
     resize_ok(&t, r[2], 10 * cs);
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *big = ca_test_alloc(&t, 30 * cs, 0);
     ck_assert_msg(big == chunk_ptr(&t, 16), "the freed tail 16..45 was not reused: chunk %zu",
                   ca_test_chunk_of(&t, big));

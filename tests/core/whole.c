@@ -219,7 +219,7 @@ START_TEST(failure_bound_rises_again)
 
     /* At the region's start: freeing chunk 0 makes 0..3 a run of 4. */
     ca_test_free(&t, r[0]);
-    t.ctx.hint = 40;
+    t.ctx.cursor = 40;
     void *four = ca_test_alloc(&t, 4 * cs, 0);
     ck_assert_msg(four == t.region, "4 chunks after freeing chunk 0: chunk %zu",
                   ca_test_chunk_of(&t, four));
@@ -229,7 +229,7 @@ START_TEST(failure_bound_rises_again)
     expect_nomem_unchanged(&t, 9 * cs, 0);
     resize_ok(&t, seven, cs);
     ca_test_free(&t, r[12]);
-    t.ctx.hint = 0;
+    t.ctx.cursor = 0;
     void *ten = ca_test_alloc(&t, 10 * cs, 0);
     ck_assert_msg(ten == chunk_ptr(&t, 18), "10 chunks after a shrink and a free: chunk %zu",
                   ca_test_chunk_of(&t, ten));
