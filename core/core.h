@@ -353,7 +353,7 @@ static inline bool ca_core_cached(const ca_core *c, size_t s)
 /* Judge p as free does and, if it is the start of a live block of at most
  * `most` chunks, not over-aligned, mark it cached: the caller's cache owns
  * it from now on (its chunk count in *n). NOTALLOC if another thread's
- * free (or cache) took it first. NOMEM, changing nothing, for a live
+ * free, or another cache, took it first. NOMEM, changing nothing, for a live
  * block the cache does not take (too large, or over-aligned): free it the
  * ordinary way. Other pointer faults as ca_core_free. */
 ca_core_status ca_core_cache_put(ca_core *c, void *p, size_t most, size_t *n);
