@@ -53,7 +53,7 @@ done
 # The header's prototypes, one a line: NAME PROTOTYPE-WITHOUT-SPACES, e.g.
 # ca_alloc void*ca_alloc(ca_arena*arena,size_tsize)
 # shellcheck disable=SC2086  # $cpp may be "gcc -E"
-$cpp -P "$top_srcdir/api/chunkarena.h" > "$tmp/header.i" 2> "$tmp/cpp.err" ||
+$cpp -P -I"${top_builddir:-..}/api" "$top_srcdir/api/chunkarena.h" > "$tmp/header.i" 2> "$tmp/cpp.err" ||
     { cat "$tmp/cpp.err"; echo "check.sh: $cpp failed on api/chunkarena.h"; exit 1; }
 tr '\n' ' ' < "$tmp/header.i" | tr ';{}' '\n\n\n' |
     sed -E 's/__attribute__ *\(\(([^()]|\([^()]*\))*\)\)//g; s/[[:space:]]+/ /g; s/^ //; s/ $//' |

@@ -31,7 +31,7 @@ void f(ca_arena *a)
 $2
 }
 EOT
-    $cc -O2 -Wall -c -I"$srcdir/api" -o "$tmp/$1.o" "$tmp/$1.c" > "$tmp/$1.log" 2>&1 || {
+    $cc -O2 -Wall -c -I"$srcdir/api" -I"${builddir:-.}/api" -o "$tmp/$1.o" "$tmp/$1.c" > "$tmp/$1.log" 2>&1 || {
         echo "attributes.sh: $1 does not compile:"; cat "$tmp/$1.log"; exit 1; }
 }
 
