@@ -129,29 +129,6 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
     u->largest_free = longest;
 }
 
-void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t ncounts,
-                       bool shared)
-{
-    ca_core *m = (ca_core *)c; /* reads only; atomics want non-const */
-    for (size_t g = 0; g < ncounts; g++)
-        counts[g] = 0;
-    /* Walk the map a piece at a time: a piece ends at a word end or a
-     * group end, whichever comes first, and is counted with one popcount. */
-    size_t end = group * ncounts < c->nchunks ? group * ncounts : c->nchunks;
-    for (size_t i = 0; i < end;) {
-        size_t w = i >> WSHIFT, g = i / group;
-        size_t stop = (w + 1) << WSHIFT;
-        if (stop > (g + 1) * group)
-            stop = (g + 1) * group;
-        if (stop > end)
-            stop = end;
-        uint64_t used = ca_map_used(ld(&m->map[w], shared)) &
-                        ca_map_span((unsigned)(i & 31), (unsigned)((stop - 1) & 31));
-        counts[g] += ca_bits_count(used);
-        i = stop;
-    }
-}
-
 void ca_core_ctx_init(ca_core_ctx *x, size_t cursor)
 {
     x->cursor = cursor;

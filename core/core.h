@@ -298,12 +298,6 @@ void ca_core_ctx_init(ca_core_ctx *x, size_t cursor);
  * failures, grows, shrinks). */
 void ca_core_ctx_forget_live(ca_core_ctx *x);
 
-/* Count the used chunks in each of `ncounts` consecutive groups of `group`
- * chunks from chunk 0 (group > 0; chunks past the last group are not
- * counted, groups past the end count 0). Cost: O(map words). */
-void ca_core_occupancy(const ca_core *c, size_t group, size_t *counts, size_t ncounts,
-                       bool shared);
-
 /* Sum `n` tallies into *sum (field by field, modulo 2^64). */
 void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_tally *sum);
 
