@@ -3,7 +3,7 @@
  * api/alloc.c — allocation in the spirit of malloc, and the fault handler.
  *
  * Every function here is a thin shell over the per-thread caches
- * (cache/cache.h: allocation and free) and the sync arena (sync/arena.h:
+ * (cache/cache.h: allocation and free) and the sync arena (sync/sync.h:
  * the rest): check the arena is usable, run the operation (the layer
  * locks inside it),
  * translate the core's status into errno or a fault. Faults are reported

@@ -4,7 +4,7 @@
  * figures as JSON, the occupancy as an SVG picture.
  *
  * Nothing here runs user code or prints under a lock. The walk collects a
- * batch of blocks (sync/arena.h: under the arena's lock for that batch
+ * batch of blocks (sync/sync.h: under the arena's lock for that batch
  * only), lets go, and only then calls the visitor. JSON and SVG first
  * gather everything they print (figures, and the contents of groups of
  * chunks for the picture) into memory allocated beforehand; the registry's

@@ -3,7 +3,7 @@
  * api/internal.h — the arena object behind a ca_arena handle, and what the
  * api/ files share.
  *
- * An arena object is one sync arena (sync/arena.h), the per-thread caches
+ * An arena object is one sync arena (sync/sync.h), the per-thread caches
  * in front of it (cache/cache.h), with a name, its place in
  * the registry (api/registry.c) and the API's own counter. A runtime arena's
  * object sits at the front of its bookkeeping (in the caller's memory); a
@@ -22,7 +22,7 @@
 
 #include "api/chunkarena.h"
 #include "cache/cache.h"
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 enum arena_state {
     CA_STATE_UNSET = 0, /* a static arena not yet set up (zero-initialised) */

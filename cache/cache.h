@@ -36,7 +36,7 @@
  *
  * Thread safety: alloc, free and stats from any thread at any time (a
  * "none" arena: one thread at a time); init, reset, drain_all and fini
- * need the arena quiet, as sync/arena.h's init, reset and fini do.
+ * need the arena quiet, as sync/sync.h's init, reset and fini do.
  */
 #ifndef CA_CACHE_CACHE_H
 #define CA_CACHE_CACHE_H
@@ -46,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 /* The largest block a cache takes, in chunks. */
 #define CA_CACHE_MAX_CLASSES 64u

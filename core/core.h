@@ -21,7 +21,7 @@
  *    on map words, in the order described below, so that a valid free is
  *    never misjudged and never touches a chunk it does not own. alloc may
  *    return CA_CORE_RETRY when another thread took the chosen chunks first;
- *    the caller searches again (sync/arena.c does, until it succeeds or
+ *    the caller searches again (sync/sync.c does, until it succeeds or
  *    fails for want of room; after a few lost races in a row the hint
  *    layer moves its cursor elsewhere: ca_sync_hint_lost).
  *    Summaries may lag while operations are in flight and are exact when none

@@ -8,7 +8,7 @@
  * the program at once with __builtin_trap() — freestanding, no libc, so
  * core/ may use it; elsewhere it compiles to nothing (cond is not
  * evaluated); (3) in a debug build, the sync layer runs the full
- * ca_core_check after every operation of a locked arena (sync/arena.c,
+ * ca_core_check after every operation of a locked arena (sync/sync.c,
  * leave). Thread-safe: it has no state.
  */
 #ifndef CA_CORE_INVARIANT_H

@@ -7,7 +7,7 @@
  * (`shared` is a parameter that each caller makes a constant), so the
  * compiler folds the mode away and inlines the whole operation where it is
  * used: core/core.c compiles the exported ca_core_* entry points from it,
- * and sync/arena.c one hot path per sync layer (lock, core, unlock) with
+ * and sync/sync.c one hot path per sync layer (lock, core, unlock) with
  * no call between the layers. Include it from those two files only.
  *
  *

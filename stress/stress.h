@@ -6,7 +6,7 @@
  * resize, move and free, checking every byte they own.
  *
  * For each chosen layer it runs two phases, each on a fresh arena driven
- * directly (sync/arena.h). "pattern": N threads share one arena; each keeps
+ * directly (sync/sync.h). "pattern": N threads share one arena; each keeps
  * a table of its own live allocations and, drawing from its own SplitMix64
  * generator, allocates random sizes (zero to dozens of chunks, now and then
  * a large share of the arena) at random alignments (up to 4096, above the
@@ -98,7 +98,7 @@
 
 #include "api/chunkarena.h"
 #include "tests/splitmix64.h"
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 /* ThreadSanitizer runs code 5 to 15 times slower: smaller arenas and far
  * fewer ops, which usually end a phase before its (longer) time is up. */

@@ -90,7 +90,7 @@ static inline bool ca_sync_ticket_trylock(ca_sync_ticket *l)
 }
 
 /* Take the lock (sync/ticket.c). Out of line, unlike the rest: it is
- * mostly waiting, and inlined into sync/arena.c's operations, which hold
+ * mostly waiting, and inlined into sync/sync.c's operations, which hold
  * every layer's lock code, it cost each of them register saves whatever
  * the layer. It calls ca_sync_ticket_admitted from there. */
 void ca_sync_ticket_lock(ca_sync_ticket *l);

@@ -9,7 +9,7 @@
  * plain counter under it, and no addition is lost; ThreadSanitizer builds
  * would also report the race). The ticket lock keeps that with more
  * threads than cores (its admission and skipping rules). Then the arena
- * (sync/arena.h): layer names, the default layer, metadata sizes, the peak
+ * (sync/sync.h): layer names, the default layer, metadata sizes, the peak
  * (exact under a lock), reset (live figures to 0, history kept), and the
  * hint layer's per-thread slots: each thread a slot and a lane of its own,
  * lanes redrawn as threads come and go, slots given back at thread exit.
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 #define TIMEOUT 60
 #define THREADS 8      /* more than the 2 cores of the development machine */

@@ -44,7 +44,7 @@
 /* Internal, for TCase "meta" only: ca_sync_meta_size is the very figure a
  * static arena's set-up compares its CA_PRIVATE_META_BOUND buffer with, and
  * CA_SYNC_DEFAULT is configure's --with-lock. */
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 #define TIMEOUT 60
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sync/arena.h — an arena: one core bound to one sync layer.
+ * sync/sync.h — an arena: one core bound to one sync layer.
  *
  * The layer is chosen per arena when it is set up; every layer is compiled
  * into every build, and configure's --with-lock only picks the default.
@@ -14,8 +14,8 @@
  * thread at a time. init, fini, reset and check need the arena quiet (no
  * operation in flight); the caller guarantees it.
  */
-#ifndef CA_SYNC_ARENA_H
-#define CA_SYNC_ARENA_H
+#ifndef CA_SYNC_SYNC_H
+#define CA_SYNC_SYNC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -174,4 +174,4 @@ ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t
 /* Whether p lies in the arena's region (any byte of any chunk). O(1). */
 bool ca_sync_arena_owns(const ca_sync_arena *a, const void *p);
 
-#endif /* CA_SYNC_ARENA_H */
+#endif /* CA_SYNC_SYNC_H */

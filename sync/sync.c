@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sync/arena.c — one core bound to one sync layer (see sync/arena.h).
+ * sync/sync.c — one core bound to one sync layer (see sync/sync.h).
  *
  * enter() and leave() are the only places that know the layers; every
  * operation is enter, core, leave. Nothing here calls user code, prints,
@@ -9,7 +9,7 @@
 #include "config.h"
 
 #include "core/invariant.h"
-#include "sync/arena.h"
+#include "sync/sync.h"
 
 #include "core/ops.h"
 
