@@ -595,11 +595,11 @@ CA_API int ca_version(void);
 
 /* An upper bound, in bytes, on the bookkeeping of nchunks chunks under any
  * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts, 1
- * bit a chunk for blocks held in per-thread caches, summaries, and 8 KiB
- * of per-thread slots and alignment. The library checks at set-up that the
- * real need fits. */
+ * bit a chunk for blocks held in per-thread caches, 1 byte per 32 chunks
+ * of the search's index, summaries, and 8 KiB of per-thread slots and
+ * alignment. The library checks at set-up that the real need fits. */
 #define CA_PRIVATE_META_BOUND(n) \
-    ((size_t)(n) / 4u + (size_t)(n) / 4u + (size_t)(n) / 64u + 8192u + 128u)
+    ((size_t)(n) / 4u + (size_t)(n) / 4u + (size_t)(n) / 32u + (size_t)(n) / 64u + 8192u + 128u)
 
 struct ca_arena_static_desc {
     const char *name;

@@ -81,6 +81,25 @@ static const char *check_summaries(const ca_core *c)
     return NULL;
 }
 
+/* The fit index (core/ops.h): each byte at least the run its word starts
+ * (more is allowed: stale, until a search passes by), none above
+ * CA_MAP_FIT_ON; the bytes past the last map word are 0. */
+static const char *check_fit(const ca_core *c)
+{
+    for (size_t w = 0; w < c->nwords; w++) {
+        unsigned have = (unsigned)(word(&c->fit[w >> 3]) >> ((w & 7) * 8)) & 0xFFu;
+        bool has_next = w + 1 < c->nwords;
+        unsigned want = ca_map_fit(word(&c->map[w]), has_next ? word(&c->map[w + 1]) : 0, has_next);
+        if (have < want)
+            return "the fit index is below a run its map word starts";
+        if (have > CA_MAP_FIT_ON)
+            return "a fit byte is above CA_MAP_FIT_ON";
+    }
+    if ((c->nwords & 7) && (word(&c->fit[c->nfit - 1]) >> ((c->nwords & 7) * 8)) != 0)
+        return "a fit byte past the last map word is set";
+    return NULL;
+}
+
 /* Alignment records (core.c, "over-aligned starts"): each set bit of plane
  * k stands for the one start s in its group of 2^k chunks whose address is
  * aligned to chunk size << k; s must be inside the region, the first chunk
@@ -126,6 +145,8 @@ const char *ca_core_check(const ca_core *c, const ca_core_tally *sum)
     const char *why = check_map(c, &used, &ends);
     if (!why)
         why = check_summaries(c);
+    if (!why)
+        why = check_fit(c);
     if (why)
         return why;
     ca_core_usage u;

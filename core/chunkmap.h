@@ -108,7 +108,7 @@ static inline unsigned ca_map_highest(uint64_t spaced)
     return ca_bits_top(spaced) >> 1;
 }
 
-/* State (CA_MAP_FREE, _USED, _END or _BAD) of chunk k of word v. */
+/* State (CA_MAP_FREE, _USED, _LAST or _BAD) of chunk k of word v. */
 static inline unsigned ca_map_state(uint64_t v, unsigned k)
 {
     return (unsigned)(v >> (2 * k)) & 3u;
@@ -133,6 +133,71 @@ static inline uint64_t ca_map_mark(unsigned lo, unsigned hi, bool ends_here)
 static inline uint64_t ca_map_both(unsigned lo, unsigned hi)
 {
     return ca_map_span(lo, hi) * 3u;
+}
+
+/* Chunks in the longest stretch of free chunks of word v (0..32). Binary
+ * lifting over the masks of "2^k free chunks from here": the largest
+ * length is built bit by bit from the top, keeping the chunks it can still
+ * start at; about 30 instructions, no loop over chunks. */
+static inline unsigned ca_map_longest(uint64_t v)
+{
+    uint64_t r1 = ca_map_free(v); /* bit 2i: chunk i free */
+    if (r1 == CA_MAP_USED_BITS)
+        return 32;
+    uint64_t r2 = r1 & (r1 >> 2); /* bit 2i: chunks i .. i + 1 free */
+    uint64_t r4 = r2 & (r2 >> 4);
+    uint64_t r8 = r4 & (r4 >> 8);
+    uint64_t r16 = r8 & (r8 >> 16);
+    uint64_t at = CA_MAP_USED_BITS, q; /* the chunks that start `len` free chunks */
+    unsigned len = 0;
+#define CA_MAP_LONGER(rk, k)                \
+    q = at & ((rk) >> (2 * len));           \
+    if (q) {                                \
+        at = q;                             \
+        len += (k);                         \
+    }
+    CA_MAP_LONGER(r16, 16)
+    CA_MAP_LONGER(r8, 8)
+    CA_MAP_LONGER(r4, 4)
+    CA_MAP_LONGER(r2, 2)
+    CA_MAP_LONGER(r1, 1)
+#undef CA_MAP_LONGER
+    return len;
+}
+
+/* Free chunks at the top (chunk 31 down) and at the bottom (chunk 0 up) of
+ * word v (0..32). */
+static inline unsigned ca_map_top_free(uint64_t v)
+{
+    uint64_t u = ca_map_used(v);
+    return u ? 31u - ca_map_highest(u) : 32u;
+}
+
+static inline unsigned ca_map_bottom_free(uint64_t v)
+{
+    uint64_t u = ca_map_used(v);
+    return u ? ca_map_lowest(u) : 32u;
+}
+
+/* The fit index (core/ops.h) holds, for each map word, the length of the
+ * longest free run that starts in it, counted on into the next word:
+ * 0..64, or CA_MAP_FIT_ON when the run reaches the top of the word and
+ * all of the next one is free (it may run on further: any length). */
+#define CA_MAP_FIT_ON 127u
+
+/* That length for word v followed by word `next` (`has_next` false: v is
+ * the last word). */
+static inline unsigned ca_map_fit(uint64_t v, uint64_t next, bool has_next)
+{
+    unsigned len = ca_map_longest(v), top = ca_map_top_free(v);
+    if (top && has_next) {
+        unsigned on = ca_map_bottom_free(next);
+        if (on == 32)
+            return CA_MAP_FIT_ON;
+        if (top + on > len)
+            len = top + on;
+    }
+    return len;
 }
 
 #endif /* CA_CORE_CHUNKMAP_H */

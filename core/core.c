@@ -270,6 +270,16 @@ void ca_core_reset(ca_core *c)
     mark_padding(&c->sum_full[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
     mark_padding(&c->sum_used[c->nsum1 - 1], c->nwords & 63 ? c->nwords & 63 : 64);
     mark_padding(&c->sum_full2[c->nsum2 - 1], c->nsum1 & 63 ? c->nsum1 & 63 : 64);
+    /* The fit index: every run can go on through the next word (ON), but
+     * the last word's, which ends there; 0 past the last word. */
+    for (size_t k = 0; k < c->nfit; k++)
+        atomic_store_explicit(&c->fit[k], CA_MAP_FIT_ON * FIT_BYTES, RLX);
+    if (c->nwords & 7)
+        atomic_store_explicit(&c->fit[c->nfit - 1],
+                              CA_MAP_FIT_ON * FIT_BYTES &
+                                  ca_bits_upto((unsigned)(8 * (c->nwords & 7) - 1)),
+                              RLX);
+    fit_set(c, last, ca_map_fit(atomic_load_explicit(&c->map[last], RLX), 0, false));
     atomic_store_explicit(&c->bound, c->nchunks, RLX);
     atomic_store_explicit(&c->max_align, (size_t)0, RLX);
 }
@@ -304,6 +314,8 @@ ca_core_status ca_core_init(ca_core *c, void *base, size_t nchunks, unsigned shi
     c->sum_full2 = words + nwords + 2 * nsum1;
     c->aligned = c->sum_full2 + c->nsum2;
     c->cached = c->aligned + CA_CORE_ALIGNED_WORDS(nchunks);
+    c->fit = c->cached + CA_CORE_CACHED_WORDS(nchunks);
+    c->nfit = CA_CORE_FIT_WORDS(nchunks);
     ca_core_reset(c);
     return CA_CORE_OK;
 }

@@ -102,7 +102,8 @@ _Static_assert(sizeof(uint64_t) == sizeof(unsigned long long), "map words are 64
 
 /* Metadata size, in 64-bit words, for n chunks: the map (2 bits a chunk),
  * two level-1 summaries (1 bit a map word), one level-2 summary (1 bit a
- * level-1 word) and the over-aligned starts (1 bit a chunk). A constant
+ * level-1 word), the over-aligned starts and the cached plane (1 bit a
+ * chunk each) and the fit index (1 byte a map word). A constant
  * expression. */
 #define CA_CORE_MAP_WORDS(n) (((size_t)(n) + 31u) / 32u)
 #define CA_CORE_SUM1_WORDS(n) ((CA_CORE_MAP_WORDS(n) + 63u) / 64u)
@@ -110,9 +111,11 @@ _Static_assert(sizeof(uint64_t) == sizeof(unsigned long long), "map words are 64
 #define CA_CORE_ALIGNED_WORDS(n) (((size_t)(n) + 64u + 63u) / 64u)
 /* The cached plane, 1 bit a chunk (see the end of this file). */
 #define CA_CORE_CACHED_WORDS(n) (((size_t)(n) + 63u) / 64u)
+/* The fit index, 1 byte a map word (core/ops.h, "the fit index"). */
+#define CA_CORE_FIT_WORDS(n) ((CA_CORE_MAP_WORDS(n) + 7u) / 8u)
 #define CA_CORE_META_WORDS(n)                                                   \
     (CA_CORE_MAP_WORDS(n) + 2u * CA_CORE_SUM1_WORDS(n) + CA_CORE_SUM2_WORDS(n) + \
-     CA_CORE_ALIGNED_WORDS(n) + CA_CORE_CACHED_WORDS(n))
+     CA_CORE_ALIGNED_WORDS(n) + CA_CORE_CACHED_WORDS(n) + CA_CORE_FIT_WORDS(n))
 
 typedef enum ca_core_status {
     CA_CORE_OK = 0,
@@ -186,6 +189,11 @@ typedef struct ca_core {
     /* CACHE (issue 11): 1 bit a chunk, set at the first chunk of a block
      * that sits in some thread's cache (the end of this file). */
     _Atomic uint64_t *cached;
+    /* The fit index: byte j of word k says which lengths of free run may
+     * start in map word 8k + j (core/ops.h, "the fit index"); it lets a
+     * search skip the words where the request cannot start. */
+    _Atomic uint64_t *fit;
+    size_t nfit; /* its words */
     /* An upper bound on the longest run of free chunks (bits 0..40), an
      * epoch (41..62) and, in bit 63, "a failed search is measuring the
      * longest run" (core.c). */

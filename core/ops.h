@@ -193,6 +193,177 @@ static void sync_word(ca_core *c, size_t w)
     }
 }
 
+/* ---- the fit index ----
+ *
+ * One byte per map word (eight to an index word): an upper bound on the
+ * longest free run that starts in the word, counted on into the next word
+ * (chunkmap.h, ca_map_fit; CA_MAP_FIT_ON when it runs on through all of
+ * the next). A search for n >= 2 chunks reads eight bytes at a time and
+ * goes only to the words whose byte is at least n (next_fit_word): in a
+ * crowded arena that skips nearly every short hole without loading the
+ * map, where the search used to walk each one. Placement is unchanged: a
+ * word whose byte is below n holds no start of a run of n chunks (a run
+ * longer than two words runs on through a wholly free word, which the
+ * byte marks ON), so the search visits the same runs in the same order,
+ * minus ones that cannot fit.
+ *
+ * The bytes are upper bounds, kept loosely:
+ *   - a release raises the byte of its word, and of the word before it if
+ *     it freed its word's bottom chunk, to what the freed stretch now
+ *     makes possible (fit_released), from loads after its own change;
+ *   - a claim changes nothing: it only takes runs away, so it leaves a
+ *     byte too high (stale), never too low;
+ *   - a search that goes to a word through the index, walks every run that
+ *     starts there and finds none that fits, lowers its byte to the longest
+ *     it saw (fit_lower): a stale byte costs one visit, and the lowering
+ *     costs nothing the walk did not already do.
+ * At set-up every byte is ON (all free).
+ *
+ * Shared mode. A byte may be stale-high at any time; what must not happen
+ * is a byte below its word's run once the arena is quiet (a run no search
+ * would find). A release raises by CAS after loading the byte, and both
+ * after its map RMW. A lowering CASes the byte down, then reloads the two
+ * map words it depends on and, if they now allow more, raises it back.
+ * All seq_cst: take a release R that could raise byte b, and a lowering L
+ * of b. If R's load of b follows L's CAS in the total order, R sees the
+ * low value and raises it. Else R's map change precedes R's load, which
+ * precedes L's CAS, which precedes L's reload: L sees R's change and
+ * raises b back. Between L's CAS and its raise another search may skip the
+ * run: a failure that is not linearizable (allowed, core.h); but if that
+ * was the rescan of a failing search (the bound protocol, at the top) it
+ * could lower the bound below the run, so L, when it raises back, sets the
+ * bound to "unknown", as a stale "full" summary bit does. (The walk that
+ * measured the lower value read the map at other moments than L's CAS: the
+ * reload after the CAS is what L's argument rests on, so L recomputes the
+ * byte from it.)
+ */
+
+#define FIT_BYTES 0x0101010101010101ull /* bit 0 of every byte */
+#define FIT_HIGH 0x8080808080808080ull  /* bit 7 of every byte */
+_Static_assert(CA_MAP_FIT_ON < 128, "a fit byte leaves bit 7 clear, for next_fit_word");
+
+static inline unsigned fit_get(ca_core *c, size_t w, bool shared)
+{
+    return (unsigned)(ld(&c->fit[w >> 3], shared) >> ((w & 7) * 8)) & 0xFFu;
+}
+
+/* Exclusive mode: make map word w's byte b. */
+static inline void fit_set(ca_core *c, size_t w, unsigned b)
+{
+    unsigned sh = (unsigned)(w & 7) * 8u;
+    uint64_t x = atomic_load_explicit(&c->fit[w >> 3], RLX);
+    atomic_store_explicit(&c->fit[w >> 3], (x & ~(0xFFull << sh)) | (uint64_t)b << sh, RLX);
+}
+
+/* Raise map word w's byte to at least b. */
+static inline void fit_raise(ca_core *c, size_t w, unsigned b, bool shared)
+{
+    unsigned sh = (unsigned)(w & 7) * 8u;
+    _Atomic uint64_t *p = &c->fit[w >> 3];
+    uint64_t x = ld(p, shared);
+    while (((x >> sh) & 0xFFu) < b) {
+        uint64_t to = (x & ~(0xFFull << sh)) | (uint64_t)b << sh;
+        if (!shared) {
+            atomic_store_explicit(p, to, RLX);
+            return;
+        }
+        if (atomic_compare_exchange_weak_explicit(p, &x, to, SEQ, SEQ))
+            return;
+    }
+}
+
+/* The byte map word w should have, from the map (fresh loads in shared
+ * mode; v: w's value when the caller has it). */
+static inline unsigned fit_exact(ca_core *c, size_t w, uint64_t v, bool shared)
+{
+    bool has_next = w + 1 < c->nwords;
+    return ca_map_fit(v, has_next ? ld(&c->map[w + 1], shared) : 0, has_next);
+}
+
+/* After a release freed chunks a..b (0 <= a <= b <= 31) of map word w (v:
+ * its value after, exclusive mode; shared mode loads it again): raise the
+ * bytes the freed stretch can have lengthened. The stretch that holds
+ * a..b is lo..hi; if it reaches the top, it runs on into w + 1; if it
+ * reaches the bottom, it lengthens the run of w - 1 that ends at w's
+ * bottom (`back`: raise that one too). Other runs did not change. */
+static inline void fit_released(ca_core *c, size_t w, uint64_t v, unsigned a, unsigned b,
+                                bool back, bool shared)
+{
+    if (shared)
+        v = atomic_load_explicit(&c->map[w], SEQ);
+    /* Shared: chunks of a..b may have been claimed again since; the
+     * stretch computed around them is then longer than any real run,
+     * which an upper bound allows. */
+    uint64_t u = ca_map_used(v);
+    uint64_t below = a ? u & ca_map_upto(a - 1) : 0;
+    /* Nothing to raise where a byte is ON already: the common case in a
+     * roomy arena, where claims leave the bytes as set-up or releases
+     * left them. `back` false: the caller raises w - 1 itself. */
+    bool mine = fit_get(c, w, shared) < CA_MAP_FIT_ON;
+    bool prev = back && !below && w > 0 && fit_get(c, w - 1, shared) < CA_MAP_FIT_ON;
+    if (!mine && !prev)
+        return;
+    uint64_t above = b < 31 ? u & ca_map_from(b + 1) : 0;
+    unsigned lo = below ? ca_map_highest(below) + 1 : 0, hi = above ? ca_map_lowest(above) - 1 : 31;
+    if (mine) {
+        unsigned len = hi - lo + 1;
+        if (hi == 31 && w + 1 < c->nwords) {
+            unsigned on = ca_map_bottom_free(ld(&c->map[w + 1], shared));
+            len = on == 32 ? CA_MAP_FIT_ON : len + on;
+        }
+        fit_raise(c, w, len, shared);
+    }
+    if (prev) {
+        unsigned top = ca_map_top_free(ld(&c->map[w - 1], shared));
+        if (top) {
+            unsigned run = top + hi + 1;
+            fit_raise(c, w - 1, top == 32 || hi == 31 ? CA_MAP_FIT_ON : run, shared);
+        }
+    }
+}
+
+/* A search went to map word w through the index, walked every run that
+ * starts there and found none that fits: the longest of them is `val`
+ * chunks. Lower w's byte to it (see above). */
+static void fit_lower(ca_core *c, size_t w, size_t val, bool shared)
+{
+    unsigned sh = (unsigned)(w & 7) * 8u;
+    _Atomic uint64_t *p = &c->fit[w >> 3];
+    uint64_t x = ld(p, shared);
+    if (((x >> sh) & 0xFFu) <= val)
+        return;
+    uint64_t to = (x & ~(0xFFull << sh)) | (uint64_t)val << sh;
+    if (!shared) {
+        atomic_store_explicit(p, to, RLX);
+        return;
+    }
+    if (!atomic_compare_exchange_strong_explicit(p, &x, to, SEQ, SEQ))
+        return; /* the index word changed meanwhile: leave it high */
+    /* The walk's loads may predate a release: recompute from fresh ones. */
+    unsigned back = fit_exact(c, w, atomic_load_explicit(&c->map[w], SEQ), shared);
+    if (back > val) {
+        fit_raise(c, w, back, shared);
+        bound_raise(c, c->nchunks);
+    }
+}
+
+/* First map word >= w whose byte is at least n (1 < n <= CA_MAP_FIT_ON),
+ * or nwords. Bytes past the last map word are 0, so none is returned. Bytes
+ * are below 128: adding 128 - n to each sets its bit 7 exactly when it is
+ * at least n, with no carry into the next byte. */
+static size_t next_fit_word(ca_core *c, size_t w, size_t n, bool shared)
+{
+    size_t k = w >> 3;
+    uint64_t minus = (128u - n) * FIT_BYTES;
+    uint64_t cut = ca_bits_from((unsigned)(w & 7) * 8u);
+    for (; k < c->nfit; k++, cut = ~0ull) {
+        uint64_t hit = (ld(&c->fit[k], shared) + minus) & FIT_HIGH & cut;
+        if (hit)
+            return (k << 3) + (ca_bits_first(hit) >> 3);
+    }
+    return c->nwords;
+}
+
 /* ---- summary scans ---- */
 
 /* First level-1 index >= i whose level-2 bit is clear, or nsum1. */
@@ -410,18 +581,26 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
  * that fit tightly are compared and the tightest wins. A run is measured
  * only up to the length that makes it roomy, so a long run costs O(1).
  *
- * Returns the start chunk, or NONE with *longest set to the longest free run
- * seen: when nothing fits, the search has visited every run, and measured
- * each exactly (a run that reaches its cap fits).
+ * Returns the start chunk, or NONE with *longest set to an upper bound on
+ * the longest free run: when nothing fits, the search has visited every
+ * run that the fit index did not rule out, and measured each exactly (a
+ * run that reaches its cap fits); those it ruled out are shorter than n.
  */
 static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, size_t *longest)
 {
     const size_t n = q->n, need = n + q->amask; /* any run this long fits */
     const size_t roomy = need + n;
+    const size_t at_least = n < CA_MAP_FIT_ON ? n : CA_MAP_FIT_ON; /* for the index */
     size_t best = NONE, best_waste = NONE, longest_seen = 0;
     unsigned fits = 0;
+    /* The word the index sent the search to, while the search walks the
+     * runs that start in it, and the longest of them: when the walk ends
+     * with none that fits, the word's byte was stale, and comes down to
+     * that (fit_lower). A walk cut short (a fit, the end of a range)
+     * lowers nothing. */
+    size_t home = NONE, home_run = 0;
 
-    for (unsigned r = 0; r < pl->n; r++) {
+    for (unsigned r = 0; r < pl->n; r++, home = NONE) {
         const size_t stop = pl->hi[r];
         /* The search carries the map word it is in and its value: a run
          * that ends in the word it started in costs no load, and one
@@ -431,13 +610,22 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
         uint64_t v = ld(&c->map[w], shared);
         uint64_t f = ca_map_free(v) & ca_map_from((unsigned)(pl->lo[r] & 31));
         for (;;) {
-            /* The next free chunk s: in this word, else through the summaries. */
+            /* The next free chunk s: in this word, else in the next word
+             * where the request may start (the fit index), or, for one
+             * chunk, the next with a free chunk (the summaries). */
             while (!f) {
-                w = next_open_word(c, w + 1, shared);
+                if (w == home) /* every run of home walked */
+                    fit_lower(c, home, home_run, shared);
+                if (n >= 2) {
+                    w = next_fit_word(c, w + 1, at_least, shared);
+                    home = w, home_run = 0;
+                } else {
+                    w = next_open_word(c, w + 1, shared);
+                }
                 if (w >= c->nwords)
                     break;
                 v = ld(&c->map[w], shared);
-                f = ca_map_free(v); /* 0 only if a summary lagged: look further */
+                f = ca_map_free(v); /* 0 only if an index lagged: look further */
             }
             size_t s = f ? (w << WSHIFT) + ca_map_lowest(f) : c->nchunks;
             if (s >= stop)
@@ -450,6 +638,7 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
                 len = e - s;
                 if (len < n) { /* too short, fits nothing: the common case */
                     longest_seen = len > longest_seen ? len : longest_seen;
+                    home_run = len > home_run ? len : home_run;
                     f &= ~ca_map_upto(ca_map_lowest(u));
                     continue;
                 }
@@ -472,11 +661,22 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
                 }
                 if (waste == 0 || len >= roomy || ++fits >= c->window)
                     goto done;
-            } else if (len > longest_seen) {
-                longest_seen = len;
+                if (w == home)
+                    home = NONE; /* its byte was right */
+            } else {
+                longest_seen = len > longest_seen ? len : longest_seen;
+                /* A run through all of the next word is ON in the index,
+                 * whatever its length (releases further on do not come
+                 * back to raise this byte). */
+                size_t run = e >= ((w + 2) << WSHIFT) ? CA_MAP_FIT_ON : len;
+                home_run = run > home_run ? run : home_run;
             }
             /* Go on from e, a used chunk or the end of the region (a run
              * that reaches its cap fits, so it never stops here). */
+            if ((e >> WSHIFT) != w && w == home) { /* every run of home walked */
+                fit_lower(c, home, home_run, shared);
+                home = NONE;
+            }
             if (e >= c->nchunks) {
                 f = 0;
                 w = c->nwords;
@@ -490,7 +690,8 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
         }
     }
 done:
-    *longest = longest_seen;
+    /* The runs the index let the search skip are shorter than n. */
+    *longest = n >= 2 && longest_seen < n - 1 ? n - 1 : longest_seen;
     return best;
 }
 
@@ -567,15 +768,24 @@ static inline __attribute__((always_inline)) void release_excl(ca_core *c, size_
     const uint64_t head = ca_map_from((unsigned)(s & 31)) * 3u;
     const uint64_t upto = ca_map_upto((unsigned)(e & 31)) * 3u; /* both bits: LAST too */
     const uint64_t add = seal != NONE ? last_bit(seal) : 0;
+    const unsigned a = (unsigned)(s & 31), b = (unsigned)(e & 31);
     if (ws == we) {
         EXCL_RELEASE(c, ws, (old & ~(head & upto)) | add);
+        fit_released(c, ws, atomic_load_explicit(&c->map[ws], RLX), a, b, true, false);
     } else {
         EXCL_RELEASE(c, ws, (old & ~head) | add);
         for (size_t w = ws + 1; w < we; w++) { /* all 32 "01" or "11" before */
             atomic_store_explicit(&c->map[w], 0, RLX);
             sums_flip(c, w, true, true);
+            if (fit_get(c, w, false) != CA_MAP_FIT_ON) /* a claim leaves it ON, mostly */
+                fit_set(c, w, CA_MAP_FIT_ON); /* free, followed by free or we's bottom */
         }
         EXCL_RELEASE(c, we, old & ~upto);
+        /* The index after the map, so that each edge reads its neighbour's
+         * new value. we - 1 is ON (a middle word) or ws, whose own raise
+         * counts we's bottom. */
+        fit_released(c, we, atomic_load_explicit(&c->map[we], RLX), 0, b, false, false);
+        fit_released(c, ws, atomic_load_explicit(&c->map[ws], RLX), a, 31, true, false);
     }
     raise_bound(c, s, e, false); /* after the summaries, which it reads */
 }
@@ -615,6 +825,13 @@ static inline __attribute__((always_inline)) ca_core_status release(ca_core *c, 
             }
         } while (!put(&map[w], &old, (old & ~both) | add, shared)); /* release: seq_cst */
         sync_word(c, w);
+        if (w != ws && !in_last) { /* a whole word freed: its run, and the one */
+            fit_raise(c, w, CA_MAP_FIT_ON, shared); /* before it, run on through it */
+            fit_raise(c, w - 1, CA_MAP_FIT_ON, shared);
+        } else {
+            fit_released(c, w, 0, w == ws ? (unsigned)(s & 31) : 0,
+                         in_last ? (unsigned)(e & 31) : 31, true, shared); /* loads again */
+        }
     }
     raise_bound(c, s, e, shared);
     return CA_CORE_OK;

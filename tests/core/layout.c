@@ -106,10 +106,13 @@ START_TEST(init_meta_size)
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
         /* The map (32 chunks a word), two level-1 summaries (64 map words
          * a word), one level-2 summary (64 level-1 words a word), the
-         * alignment records (planes of n/2 + n/4 + ... bits, under n + 64)
-         * and the cached blocks (64 chunks a word). */
+         * alignment records (planes of n/2 + n/4 + ... bits, under n + 64),
+         * the cached blocks (64 chunks a word) and the fit index (8 map
+         * words a word). */
         size_t map = div_up(ns[i], 32), sum1 = div_up(map, 64), sum2 = div_up(sum1, 64);
-        size_t want = (map + 2 * sum1 + sum2 + div_up(ns[i] + 64, 64) + div_up(ns[i], 64)) * 8;
+        size_t want = (map + 2 * sum1 + sum2 + div_up(ns[i] + 64, 64) + div_up(ns[i], 64) +
+                       div_up(map, 8)) *
+                      8;
         ck_assert_msg(ca_core_meta_size(ns[i]) == want, "meta size of %zu chunks: %zu, not %zu",
                       ns[i], ca_core_meta_size(ns[i]), want);
     }

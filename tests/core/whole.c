@@ -239,7 +239,7 @@ END_TEST
 
 /* ================================================================ check */
 
-enum meta_array { MAP, SUM_FULL, SUM_USED, SUM_FULL2 };
+enum meta_array { MAP, SUM_FULL, SUM_USED, SUM_FULL2, FIT };
 
 typedef struct corruption {
     const char *what;
@@ -257,6 +257,8 @@ static _Atomic uint64_t *meta_word(ca_test_core *t, enum meta_array a, size_t i)
         return &t->core.sum_used[i];
     case SUM_FULL2:
         return &t->core.sum_full2[i];
+    case FIT:
+        return &t->core.fit[i];
     case MAP:
         break;
     }
@@ -282,6 +284,7 @@ START_TEST(check_detects_corruption)
         {"level-1 full padding bit cleared", SUM_FULL, 0, 1ull << 63},
         {"level-2 bit of level-1 word 0 set", SUM_FULL2, 0, 1ull},
         {"level-2 padding bit cleared", SUM_FULL2, 0, 1ull << 40},
+        {"a fit byte set past the last map word", FIT, 0, 0x01ull << 16},
     };
     unsigned char *saved = malloc(t.meta_len);
     ck_assert_msg(saved != NULL, "out of memory");
@@ -293,6 +296,26 @@ START_TEST(check_detects_corruption)
         ck_assert_msg(ca_core_check(&t.core, NULL) != NULL, "check missed %s", cases[i].what);
         memcpy(t.meta, saved, t.meta_len);
         ca_test_core_check(&t); /* repaired */
+    }
+    /* Fit bytes (an upper bound each, so stale ones above the truth are
+     * fine): word 0 starts a run of 31 chunks (2..31, and chunk 32). */
+    const struct {
+        const char *what;
+        uint64_t bytes; /* fit word 0: word 1's byte, then word 0's */
+        bool valid;
+    } fits[] = {
+        {"exact bytes", 0x0131, true},
+        {"stale bytes", 0x7F7F, true},
+        {"word 0's byte 30 for its run of 31", 0x011E, false},
+        {"word 1's byte 0 for its free chunk", 0x0031, false},
+        {"word 0's byte above CA_MAP_FIT_ON", 0x0180, false},
+    };
+    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+        atomic_store_explicit(&t.core.fit[0], fits[i].bytes, memory_order_relaxed);
+        const char *why = ca_core_check(&t.core, NULL);
+        ck_assert_msg((why == NULL) == fits[i].valid, "check on %s: %s", fits[i].what,
+                      why ? why : "passed");
+        memcpy(t.meta, saved, t.meta_len);
     }
     free(saved);
 
