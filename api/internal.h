@@ -34,7 +34,6 @@ enum arena_state {
 
 struct ca_arena {
     _Atomic int state;                /* enum arena_state */
-    ca_lock lock;                     /* the layer in use (never CA_LOCK_DEFAULT) */
     bool is_static;
     bool registered;                  /* in the registry (writers only) */
     bool named;                       /* found by name: not a static arena whose

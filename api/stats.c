@@ -36,7 +36,7 @@ int ca_arena_stats(ca_arena *a, ca_stats *out)
     /* The scan counted cached blocks as free (ca_core_scan_cached): they
      * are allocated in the map, not to the program. */
     out->name = a->name;
-    out->lock = a->lock;
+    out->lock = a->sync.kind;
     out->chunk_size = s.chunk_size;
     out->chunks_total = s.chunks_total;
     out->chunks_used = s.chunks_used;

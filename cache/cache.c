@@ -388,7 +388,7 @@ static inline void settle(ca_cache *k, void *p)
 
 static inline bool shared(const ca_cache *k)
 {
-    return k->sync->kind == CA_SYNC_HINT;
+    return k->sync->kind == CA_LOCK_HINT;
 }
 
 /* A miss on n-chunk blocks: one for the caller and up to a batch for the

@@ -18,18 +18,6 @@ _Atomic unsigned printed; /* violation messages printed so far */
 
 /* ---- small helpers ---- */
 
-/* The public API's name of each layer, and back. */
-const ca_lock lock_of_kind[CA_SYNC_KINDS] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET,
-                                                    CA_LOCK_MUTEX, CA_LOCK_HINT};
-
-ca_sync_kind kind_of_lock(ca_lock lock)
-{
-    unsigned k = 0;
-    while (k + 1 < CA_SYNC_KINDS && lock_of_kind[k] != lock)
-        k++;
-    return (ca_sync_kind)k;
-}
-
 double now_seconds(void)
 {
     struct timespec ts;
@@ -417,7 +405,7 @@ size_t usable_of(worker *w, region *g, const unsigned char *p, const char *when)
  * a free run long enough to hold it at any alignment exists. */
 static void check_nomem(worker *w, region *g, size_t size, size_t align)
 {
-    if (g->kind != CA_SYNC_NONE)
+    if (g->kind != CA_LOCK_NONE)
         return; /* others may have freed or taken room meanwhile: not exact */
     ca_stats st;
     region_stats(g, &st);

@@ -18,17 +18,9 @@
 
 #define RLX memory_order_relaxed
 
-static const char *const kind_names[CA_SYNC_KINDS] = {"none", "spin", "ticket", "mutex", "hint"};
-
-const char *ca_sync_kind_name(ca_sync_kind kind)
-{
-    return (unsigned)kind < CA_SYNC_KINDS ? kind_names[kind] : "?";
-}
-
-ca_sync_kind ca_sync_default_kind(void)
-{
-    return CA_SYNC_DEFAULT; /* configure --with-lock */
-}
+/* The switches over an arena's layer below name CA_LOCK_DEFAULT only to be
+ * complete (-Wswitch): no arena has it (ca_sync_arena_init asserts so).
+ * They put it with "none", whose calls are empty. */
 
 /* The layout of an arena's metadata: the core's, then, for "hint", the
  * slots at the next 128-byte boundary. */
@@ -37,36 +29,37 @@ static size_t slots_offset(size_t nchunks)
     return ca_core_meta_size(nchunks);
 }
 
-size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks)
+size_t ca_sync_meta_size(ca_lock kind, size_t nchunks)
 {
     size_t core = ca_core_meta_size(nchunks);
-    if (core == 0 || kind != CA_SYNC_HINT)
+    if (core == 0 || kind != CA_LOCK_HINT)
         return core;
     return slots_offset(nchunks) + CA_SYNC_HINT_SLOT_BYTES + ca_sync_hint_meta_size();
 }
 
-ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
+ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, size_t nchunks,
                                   unsigned shift, void *meta, unsigned window)
 {
-    assert((unsigned)kind < CA_SYNC_KINDS); /* api/ validates what users pass */
+    assert(kind >= CA_LOCK_NONE && kind <= CA_LOCK_HINT); /* api/ validates, resolves the default */
     ca_core_status st = ca_core_init(&a->core, base, nchunks, shift, meta, window);
     if (st != CA_CORE_OK)
         return st;
     a->kind = kind;
     switch (kind) {
-    case CA_SYNC_NONE:
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE:
         ca_sync_none_init(&a->lock.none);
         break;
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_init(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_init(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_init(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT: {
+    case CA_LOCK_HINT: {
         uintptr_t at = (uintptr_t)meta + slots_offset(nchunks);
         at = (at + CA_SYNC_HINT_SLOT_BYTES - 1) & ~(uintptr_t)(CA_SYNC_HINT_SLOT_BYTES - 1);
         ca_sync_hint_init(&a->hint, (void *)at, nchunks);
@@ -81,9 +74,9 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *bas
 
 void ca_sync_arena_fini(ca_sync_arena *a)
 {
-    if (a->kind == CA_SYNC_MUTEX)
+    if (a->kind == CA_LOCK_MUTEX)
         ca_sync_mutex_fini(&a->lock.mutex);
-    else if (a->kind == CA_SYNC_HINT)
+    else if (a->kind == CA_LOCK_HINT)
         ca_sync_hint_fini(&a->hint);
 }
 
@@ -94,63 +87,65 @@ void ca_sync_arena_fini(ca_sync_arena *a)
  * layer's copy of the operation keeps its own lock and nothing else. */
 #define HOT static inline __attribute__((always_inline))
 
-HOT ca_core_ctx *enter(ca_sync_arena *a, ca_sync_kind kind)
+HOT ca_core_ctx *enter(ca_sync_arena *a, ca_lock kind)
 {
     switch (kind) {
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_lock(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_lock(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_lock(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT:
+    case CA_LOCK_HINT:
         return ca_sync_hint_lock(&a->hint);
-    case CA_SYNC_NONE:
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE:
         break;
     }
     return &a->ctx;
 }
 
-HOT void leave(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x)
+HOT void leave(ca_sync_arena *a, ca_lock kind, ca_core_ctx *x)
 {
     /* A debug build checks the whole core after every operation of a
      * locked arena, while the lock still keeps others out (the one place:
      * every operation leaves through here). A lock-free arena has no
      * quiet moment to check. */
-    CA_ASSERT(kind == CA_SYNC_HINT || ca_core_check(&a->core, &x->tally) == NULL);
+    CA_ASSERT(kind == CA_LOCK_HINT || ca_core_check(&a->core, &x->tally) == NULL);
     switch (kind) {
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_unlock(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_unlock(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_unlock(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT:
+    case CA_LOCK_HINT:
         ca_sync_hint_unlock(&a->hint, x);
         break;
-    case CA_SYNC_NONE:
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE:
         break;
     }
 }
 
 static inline bool is_shared(const ca_sync_arena *a)
 {
-    return a->kind == CA_SYNC_HINT;
+    return a->kind == CA_LOCK_HINT;
 }
 
 /* After an operation through x changed the chunk count: keep the peak.
  * Under a lock the count is exact and only the holder writes the peak;
  * under "hint" the published total stands for it (see ca_sync_stats). */
-HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool grew)
+HOT void note_chunks(ca_sync_arena *a, ca_lock kind, ca_core_ctx *x, bool grew)
 {
     size_t now;
-    if (kind != CA_SYNC_HINT) {
+    if (kind != CA_LOCK_HINT) {
         if (!grew)
             return;
         now = atomic_load_explicit(&x->tally.chunks, RLX);
@@ -193,25 +188,26 @@ HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool g
 
 #define BY_LAYER(a, op, ...)                   \
     switch ((a)->kind) {                       \
-    case CA_SYNC_NONE:                         \
+    case CA_LOCK_DEFAULT:                      \
+    case CA_LOCK_NONE:                         \
         return op##_none(a, __VA_ARGS__);      \
-    case CA_SYNC_SPIN:                         \
+    case CA_LOCK_SPIN:                         \
         return op##_spin(a, __VA_ARGS__);      \
-    case CA_SYNC_TICKET:                       \
+    case CA_LOCK_TICKET:                       \
         return op##_ticket(a, __VA_ARGS__);    \
-    case CA_SYNC_MUTEX:                        \
+    case CA_LOCK_MUTEX:                        \
         return op##_mutex(a, __VA_ARGS__);     \
-    case CA_SYNC_HINT:                         \
+    case CA_LOCK_HINT:                         \
         break;                                 \
     }                                          \
     return op##_hint(a, __VA_ARGS__)
 
 /* ---- operations ---- */
 
-HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t align, size_t room,
+HOT void *alloc_as(ca_sync_arena *a, ca_lock kind, size_t size, size_t align, size_t room,
                    ca_core_status *status)
 {
-    const bool shared = kind == CA_SYNC_HINT;
+    const bool shared = kind == CA_LOCK_HINT;
     ca_core_ctx *x = enter(a, kind);
     void *p;
     for (unsigned lost = 0;;) {
@@ -228,12 +224,12 @@ HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t alig
 
 /* A free; with `flag` (not NULL), only if *flag is clear, read under the
  * lock (else CA_CORE_RETRY, nothing changed): see ca_sync_arena_set_flag. */
-HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p, _Atomic bool *flag)
+HOT ca_core_status free_as(ca_sync_arena *a, ca_lock kind, void *p, _Atomic bool *flag)
 {
     ca_core_ctx *x = enter(a, kind);
     ca_core_status st = CA_CORE_RETRY;
     if (!flag || !atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
-        st = free_at(&a->core, x, p, kind == CA_SYNC_HINT);
+        st = free_at(&a->core, x, p, kind == CA_LOCK_HINT);
         if (st == CA_CORE_OK)
             note_chunks(a, kind, x, false);
     }
@@ -241,11 +237,11 @@ HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p, _Atomic
     return st;
 }
 
-LAYER_OPS(none, CA_SYNC_NONE)
-LAYER_OPS(spin, CA_SYNC_SPIN)
-LAYER_OPS(ticket, CA_SYNC_TICKET)
-LAYER_OPS(mutex, CA_SYNC_MUTEX)
-LAYER_OPS(hint, CA_SYNC_HINT)
+LAYER_OPS(none, CA_LOCK_NONE)
+LAYER_OPS(spin, CA_LOCK_SPIN)
+LAYER_OPS(ticket, CA_LOCK_TICKET)
+LAYER_OPS(mutex, CA_LOCK_MUTEX)
+LAYER_OPS(hint, CA_LOCK_HINT)
 
 void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
 {
@@ -468,7 +464,7 @@ unsigned ca_sync_chunk_shift(size_t chunk_size)
 }
 
 typedef struct layout_arg {
-    ca_sync_kind kind;
+    ca_lock kind;
     size_t extra;
 } layout_arg;
 
@@ -480,7 +476,7 @@ static size_t layout_meta(size_t nchunks, const void *arg)
     return sync ? l->extra + sync : 0;
 }
 
-ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+ca_core_status ca_sync_layout(ca_lock kind, size_t extra, void *mem, size_t len,
                               unsigned shift, size_t *nchunks, void **meta, void **base)
 {
     layout_arg l = {kind, extra};

@@ -9,7 +9,7 @@
  * plain counter under it, and no addition is lost; ThreadSanitizer builds
  * would also report the race). The ticket lock keeps that with more
  * threads than cores (its admission and skipping rules). Then the arena
- * (sync/sync.h): layer names, the default layer, metadata sizes, the peak
+ * (sync/sync.h): metadata sizes, the peak
  * (exact under a lock), reset (live figures to 0, history kept), and the
  * hint layer's per-thread slots: each thread a slot and a lane of its own,
  * lanes redrawn as threads come and go, slots given back at thread exit.
@@ -29,7 +29,7 @@
 
 /* One lock of each kind behind the same small interface, for the tests. */
 typedef struct any_lock {
-    ca_sync_kind kind;
+    ca_lock kind;
     ca_sync_spin spin;
     ca_sync_ticket ticket;
     ca_sync_mutex mutex;
@@ -38,11 +38,11 @@ typedef struct any_lock {
 static bool try_lock(any_lock *l)
 {
     switch (l->kind) {
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         return ca_sync_spin_trylock(&l->spin);
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         return ca_sync_ticket_trylock(&l->ticket);
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         return ca_sync_mutex_trylock(&l->mutex);
     default:
         return false;
@@ -51,9 +51,9 @@ static bool try_lock(any_lock *l)
 
 static void lock(any_lock *l)
 {
-    if (l->kind == CA_SYNC_SPIN)
+    if (l->kind == CA_LOCK_SPIN)
         ca_sync_spin_lock(&l->spin);
-    else if (l->kind == CA_SYNC_TICKET)
+    else if (l->kind == CA_LOCK_TICKET)
         ca_sync_ticket_lock(&l->ticket);
     else
         ca_sync_mutex_lock(&l->mutex);
@@ -61,18 +61,18 @@ static void lock(any_lock *l)
 
 static void unlock(any_lock *l)
 {
-    if (l->kind == CA_SYNC_SPIN)
+    if (l->kind == CA_LOCK_SPIN)
         ca_sync_spin_unlock(&l->spin);
-    else if (l->kind == CA_SYNC_TICKET)
+    else if (l->kind == CA_LOCK_TICKET)
         ca_sync_ticket_unlock(&l->ticket);
     else
         ca_sync_mutex_unlock(&l->mutex);
 }
 
-static const ca_sync_kind locking[] = {CA_SYNC_SPIN, CA_SYNC_TICKET, CA_SYNC_MUTEX};
+static const ca_lock locking[] = {CA_LOCK_SPIN, CA_LOCK_TICKET, CA_LOCK_MUTEX};
 
 /* Statically initialised locks (the contract's static initializers). */
-static any_lock statics = {CA_SYNC_NONE, CA_SYNC_SPIN_INIT, CA_SYNC_TICKET_INIT,
+static any_lock statics = {CA_LOCK_NONE, CA_SYNC_SPIN_INIT, CA_SYNC_TICKET_INIT,
                            CA_SYNC_MUTEX_INIT};
 static ca_sync_none static_none = CA_SYNC_NONE_INIT;
 static ca_sync_hint static_hint = CA_SYNC_HINT_INIT;
@@ -82,12 +82,12 @@ START_TEST(static_initializers_give_free_locks)
     for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
         statics.kind = locking[i];
         ck_assert_msg(try_lock(&statics), "%s: a statically initialised lock is not free",
-                      ca_sync_kind_name(locking[i]));
+                      ca_lock_name(locking[i]));
         ck_assert_msg(!try_lock(&statics), "%s: trylock took a held lock",
-                      ca_sync_kind_name(locking[i]));
+                      ca_lock_name(locking[i]));
         unlock(&statics);
         ck_assert_msg(try_lock(&statics), "%s: not free again after unlock",
-                      ca_sync_kind_name(locking[i]));
+                      ca_lock_name(locking[i]));
         unlock(&statics);
     }
     /* none: every call succeeds and nothing is held. */
@@ -111,7 +111,7 @@ START_TEST(init_gives_free_locks)
     for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
         l.kind = locking[i];
         ck_assert_msg(try_lock(&l), "%s: init did not give a free lock",
-                      ca_sync_kind_name(locking[i]));
+                      ca_lock_name(locking[i]));
         unlock(&l);
     }
     ca_sync_mutex_fini(&l.mutex);
@@ -153,7 +153,7 @@ START_TEST(locks_exclude_under_oversubscription)
         for (int k = 0; k < THREADS; k++)
             pthread_join(t[k], NULL);
         ck_assert_msg(counter == (unsigned long)THREADS * ROUNDS,
-                      "%s: %lu additions of %lu survived", ca_sync_kind_name(locking[i]), counter,
+                      "%s: %lu additions of %lu survived", ca_lock_name(locking[i]), counter,
                       (unsigned long)THREADS * ROUNDS);
         ca_sync_mutex_fini(&l.mutex);
     }
@@ -190,16 +190,16 @@ typedef struct test_arena {
     void *meta;
 } test_arena;
 
-static void arena_open(test_arena *t, ca_sync_kind kind)
+static void arena_open(test_arena *t, ca_lock kind)
 {
     t->region = aligned_alloc(1u << SHIFT, (size_t)CHUNKS << SHIFT);
     size_t meta = ca_sync_meta_size(kind, CHUNKS);
-    ck_assert_msg(meta > 0, "no metadata size for %s", ca_sync_kind_name(kind));
+    ck_assert_msg(meta > 0, "no metadata size for %s", ca_lock_name(kind));
     t->meta = aligned_alloc(64, (meta + 63) & ~(size_t)63);
     ck_assert(t->region && t->meta);
     ck_assert_msg(ca_sync_arena_init(&t->a, kind, t->region, CHUNKS, SHIFT, t->meta, 4) ==
                       CA_CORE_OK,
-                  "init of a %s arena failed", ca_sync_kind_name(kind));
+                  "init of a %s arena failed", ca_lock_name(kind));
 }
 
 static void arena_close(test_arena *t)
@@ -211,22 +211,18 @@ static void arena_close(test_arena *t)
     free(t->meta);
 }
 
-START_TEST(kind_names_round_trip)
+/* Only "hint" needs more metadata than the core: its slots. */
+START_TEST(meta_sizes)
 {
-    static const char *const names[CA_SYNC_KINDS] = {"none", "spin", "ticket", "mutex", "hint"};
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++)
-        ck_assert_str_eq(ca_sync_kind_name((ca_sync_kind)k), names[k]);
-    ck_assert_msg((unsigned)ca_sync_default_kind() < CA_SYNC_KINDS, "the default is no layer");
-    /* Only "hint" needs slots in its metadata. */
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
-        size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size((ca_sync_kind)k, CHUNKS);
-        if (k == CA_SYNC_HINT)
+    for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
+        size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size(k, CHUNKS);
+        if (k == CA_LOCK_HINT)
             ck_assert_msg(sync >= core + ca_sync_hint_meta_size(), "hint's slots not counted");
         else
             ck_assert_msg(sync == core, "%s needs more than the core's metadata",
-                          ca_sync_kind_name((ca_sync_kind)k));
+                          ca_lock_name(k));
     }
-    ck_assert(ca_sync_meta_size(CA_SYNC_SPIN, 0) == 0);
+    ck_assert(ca_sync_meta_size(CA_LOCK_SPIN, 0) == 0);
 }
 END_TEST
 
@@ -235,7 +231,7 @@ END_TEST
 START_TEST(peak_and_reset)
 {
     test_arena t;
-    arena_open(&t, CA_SYNC_SPIN);
+    arena_open(&t, CA_LOCK_SPIN);
     ca_core_status st;
     void *p[10];
     for (int i = 0; i < 10; i++)
@@ -296,7 +292,7 @@ static void *visit(void *arg)
 START_TEST(hint_slots_and_lanes)
 {
     test_arena t;
-    arena_open(&t, CA_SYNC_HINT);
+    arena_open(&t, CA_LOCK_HINT);
     pthread_barrier_t both;
     pthread_barrier_init(&both, NULL, 2);
     hint_visit v[2] = {{&t.a, &both, 0, 0, 0, false, NULL}, {&t.a, &both, 0, 0, 0, false, NULL}};
@@ -343,7 +339,7 @@ static Suite *sync_suite(void)
     suite_add_tcase(s, locks);
     TCase *arena = tcase_create("arena");
     tcase_set_timeout(arena, TIMEOUT);
-    tcase_add_test(arena, kind_names_round_trip);
+    tcase_add_test(arena, meta_sizes);
     tcase_add_test(arena, peak_and_reset);
     tcase_add_test(arena, hint_slots_and_lanes);
     suite_add_tcase(s, arena);
