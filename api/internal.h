@@ -65,6 +65,11 @@ static inline bool ca_api_ready(ca_arena *a)
            ca_api_static_ready(a);
 }
 
+/* The sync arena's figures into the fields of ca_stats of the same names
+ * (the rest, the API's own, left alone). For api/stats.c and the stress
+ * harness, which checks a sync arena's figures as the API shows them. */
+void ca_api_stats_of(const ca_sync_stats *s, ca_stats *out);
+
 /* Map a core status to a fault (for pointer statuses). */
 ca_fault ca_api_fault_of(ca_core_status st);
 

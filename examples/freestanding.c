@@ -327,8 +327,8 @@ static size_t run(void)
            "freeing a, c or d failed");
     ca_core_usage usage;
     ca_core_scan(&heap, &usage, false);
-    expect(usage.used_chunks == 0 && usage.allocations == 0 && usage.free_runs == 1 &&
-               usage.largest_free == HEAP_CHUNKS,
+    expect(usage.chunks_used == 0 && usage.allocations == 0 && usage.free_runs == 1 &&
+               usage.largest_free_run == HEAP_CHUNKS,
            "the heap is not empty");
     expect_consistent();
 

@@ -164,7 +164,7 @@ void check_stats(worker *w, region *g)
                   st.chunk_size, st.chunks_total, g->cs, g->nchunks);
     if (g->api && (!st.name || strcmp(st.name, g->name) != 0))
         violation(w, "stats of %s name it \"%s\"", g->name, st.name ? st.name : "(null)");
-    /* chunks_used and largest_free come from the same pass, even under "hint" */
+    /* chunks_used and largest_free_run come from the same pass, even under "hint" */
     if (st.chunks_used > st.chunks_total ||
         st.largest_free_run > st.chunks_total - st.chunks_used ||
         (locked && st.allocations > st.chunks_used))

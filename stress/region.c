@@ -347,18 +347,8 @@ void region_stats(region *g, ca_stats *st)
     }
     ca_sync_stats s;
     ca_sync_arena_stats(g->sync, &s);
+    ca_api_stats_of(&s, st);
     st->name = g->name;
-    st->chunk_size = s.chunk_size;
-    st->chunks_total = s.chunks_total;
-    st->chunks_used = s.chunks_used;
-    st->chunks_peak = s.chunks_peak;
-    st->allocations = s.allocations;
-    st->bytes_requested = s.bytes_requested;
-    st->largest_free_run = s.largest_free;
-    st->free_runs = s.free_runs;
-    st->failures = s.failures;
-    st->grows_in_place = s.grows;
-    st->shrinks_in_place = s.shrinks;
 }
 
 const char *region_check(region *g)

@@ -97,8 +97,9 @@
 #include <unistd.h>
 
 #include "api/chunkarena.h"
-#include "tests/splitmix64.h"
+#include "api/internal.h" /* ca_api_stats_of */
 #include "sync/sync.h"
+#include "tests/splitmix64.h"
 
 /* ThreadSanitizer runs code 5 to 15 times slower: smaller arenas and far
  * fewer ops, which usually end a phase before its (longer) time is up. */

@@ -341,7 +341,7 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     tally(a, &t);
     /* Cached blocks count as free (ca_core_scan_cached); the histogram
      * comes from the plain survey, where they count as used. */
-    ca_core_survey(&a->core, &u, s->free_run_classes, is_shared(a));
+    ca_core_survey(&a->core, &u, s->free_run_histogram, is_shared(a));
     if (a->caches)
         ca_core_scan_cached(&a->core, &u, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
@@ -350,15 +350,15 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
 
     s->chunk_size = ca_core_chunk_size(&a->core);
     s->chunks_total = a->core.nchunks;
-    s->chunks_used = u.used_chunks;
-    s->chunks_peak = peak > u.used_chunks ? peak : u.used_chunks;
+    s->chunks_used = u.chunks_used;
+    s->chunks_peak = peak > u.chunks_used ? peak : u.chunks_used;
     s->allocations = u.allocations;
-    s->bytes_requested = atomic_load_explicit(&t.requested, RLX);
+    s->bytes_requested = atomic_load_explicit(&t.bytes_requested, RLX);
     s->failures = atomic_load_explicit(&t.failures, RLX);
-    s->grows = atomic_load_explicit(&t.grows, RLX);
-    s->shrinks = atomic_load_explicit(&t.shrinks, RLX);
+    s->grows_in_place = atomic_load_explicit(&t.grows_in_place, RLX);
+    s->shrinks_in_place = atomic_load_explicit(&t.shrinks_in_place, RLX);
     s->free_runs = u.free_runs;
-    s->largest_free = u.largest_free;
+    s->largest_free_run = u.largest_free_run;
 }
 
 void ca_sync_arena_reset(ca_sync_arena *a)
@@ -407,8 +407,8 @@ size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size
     /* The bytes asked for count once: the blocks beyond the first are
      * counted when a cache hands them out (cache/cache.c). */
     if (got > 1)
-        atomic_store_explicit(&x->tally.requested,
-                              atomic_load_explicit(&x->tally.requested, RLX) - (got - 1) * size,
+        atomic_store_explicit(&x->tally.bytes_requested,
+                              atomic_load_explicit(&x->tally.bytes_requested, RLX) - (got - 1) * size,
                               RLX);
     /* A block beyond the first that found no room is no failure of the
      * caller's: it has its block. */

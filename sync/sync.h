@@ -53,22 +53,23 @@ typedef struct ca_sync_arena {
                           * cached blocks as free (ca_core_scan_cached) */
 } ca_sync_arena;
 
-/* An arena's figures. */
+/* An arena's figures: each field as ca_stats' of the same name
+ * (api/chunkarena.h), which ca_api_stats_of copies one by one. */
 typedef struct ca_sync_stats {
-    size_t chunk_size;      /* bytes */
+    size_t chunk_size;       /* bytes */
     size_t chunks_total;
     size_t chunks_used;
-    size_t chunks_peak;     /* exact under a lock; under "hint", as published
-                             * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
-    size_t allocations;     /* live */
-    size_t bytes_requested; /* by successful allocations, ever */
-    size_t failures;        /* allocations that found no room */
-    size_t grows;           /* in-place growths */
-    size_t shrinks;         /* in-place shrinks */
+    size_t chunks_peak;      /* exact under a lock; under "hint", as published
+                              * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
+    size_t allocations;      /* live */
+    size_t bytes_requested;  /* by successful allocations, ever */
+    size_t largest_free_run; /* chunks in the longest free run */
     size_t free_runs;
-    size_t largest_free;    /* chunks in the longest free run */
-    size_t free_run_classes[CA_CORE_RUN_CLASSES]; /* free runs by size class
-                                                   * (core/inspect.h), same scan */
+    size_t failures;         /* allocations that found no room */
+    size_t grows_in_place;
+    size_t shrinks_in_place;
+    size_t free_run_histogram[CA_CORE_RUN_CLASSES]; /* free runs by size class
+                                                     * (core/inspect.h), same scan */
 } ca_sync_stats;
 
 /* Metadata bytes an arena of nchunks chunks with this layer needs: the
