@@ -20,7 +20,7 @@
 
 /* The switches over an arena's layer below name CA_LOCK_DEFAULT only to be
  * complete (-Wswitch): no arena has it (ca_sync_arena_init asserts so).
- * They put it with "none", whose calls are empty. */
+ * They put it with "none", which does nothing. */
 
 /* The layout of an arena's metadata: the core's, then, for "hint", the
  * slots at the next 128-byte boundary. */
@@ -47,8 +47,7 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, si
     a->kind = kind;
     switch (kind) {
     case CA_LOCK_DEFAULT:
-    case CA_LOCK_NONE:
-        ca_sync_none_init(&a->lock.none);
+    case CA_LOCK_NONE: /* no lock */
         break;
     case CA_LOCK_SPIN:
         ca_sync_spin_init(&a->lock.spin);
