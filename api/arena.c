@@ -90,7 +90,8 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
 
 /* Fill in a new arena object at `a` and set up its sync arena as `config`
  * (settled) says; the caller holds the registry's writer lock (or sets up
- * a static arena), has checked the name, and registers it afterwards. Returns a core status (OK or a refusal). */
+ * a static arena), has checked the name, and registers it afterwards.
+ * Returns a core status (OK or a refusal). */
 static ca_core_status set_up(ca_arena *a, const char *name, void *base, size_t nchunks,
                              unsigned shift, void *sync_meta, bool is_static,
                              const ca_config *config)
@@ -190,7 +191,8 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         meta = c.meta;
         base = mem;
     } else {
-        ca_core_status st = ca_sync_layout(c.lock, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
+        ca_core_status st =
+            ca_sync_layout(c.lock, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
         if (st != CA_CORE_OK) {
             errno = errno_of(st);
             return NULL;

@@ -242,11 +242,6 @@ LAYER_OPS(ticket, CA_LOCK_TICKET)
 LAYER_OPS(mutex, CA_LOCK_MUTEX)
 LAYER_OPS(hint, CA_LOCK_HINT)
 
-void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
-{
-    BY_LAYER(a, alloc, size, align, 0, status);
-}
-
 void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
                                ca_core_status *status)
 {
@@ -406,9 +401,9 @@ size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size
     /* The bytes asked for count once: the blocks beyond the first are
      * counted when a cache hands them out (cache/cache.c). */
     if (got > 1)
-        atomic_store_explicit(&x->tally.bytes_requested,
-                              atomic_load_explicit(&x->tally.bytes_requested, RLX) - (got - 1) * size,
-                              RLX);
+        atomic_store_explicit(
+            &x->tally.bytes_requested,
+            atomic_load_explicit(&x->tally.bytes_requested, RLX) - (got - 1) * size, RLX);
     /* A block beyond the first that found no room is no failure of the
      * caller's: it has its block. */
     if (got > 0 && *status == CA_CORE_NOMEM)

@@ -14,8 +14,9 @@
  * any thread at any time, except for a "none" arena, which is for one
  * thread at a time: "none" takes no lock at all (it needs no state and no
  * code of its own), so two threads in one are a data race, which
- * ThreadSanitizer reports. Its core runs in exclusive mode, as under a lock. init, fini, reset and check need the arena quiet (no
- * operation in flight); the caller guarantees it.
+ * ThreadSanitizer reports. Its core runs in exclusive mode, as under a
+ * lock. init, fini, reset and check need the arena quiet (no operation in
+ * flight); the caller guarantees it.
  */
 #ifndef CA_SYNC_SYNC_H
 #define CA_SYNC_SYNC_H
@@ -85,9 +86,9 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, si
 /* Release what the layer holds (the mutex, the live-list entry). */
 void ca_sync_arena_fini(ca_sync_arena *a);
 
-/* The core operations (core/core.h), through the layer. alloc never
- * returns CA_CORE_RETRY: the layer searches again. */
-void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status);
+/* The core operations (core/core.h), through the layer. alloc_room is
+ * ca_core_alloc_room (room 0: ca_core_alloc), and never returns
+ * CA_CORE_RETRY: the layer searches again. */
 void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
                                ca_core_status *status);
 ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);

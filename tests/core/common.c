@@ -73,7 +73,8 @@ void expect_usage(const ca_test_core *t, const ca_core_usage *want, const char *
     ca_core_usage u;
     ca_core_scan(&t->core, &u, false);
     ck_assert_msg(u.chunks_used == want->chunks_used && u.allocations == want->allocations &&
-                      u.free_runs == want->free_runs && u.largest_free_run == want->largest_free_run,
+                      u.free_runs == want->free_runs &&
+                      u.largest_free_run == want->largest_free_run,
                   "%s: scan found %zu used, %zu allocations, %zu free runs, largest %zu; "
                   "expected %zu, %zu, %zu, %zu",
                   when, u.chunks_used, u.allocations, u.free_runs, u.largest_free_run,
