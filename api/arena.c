@@ -23,47 +23,24 @@
  * the hint slots). */
 #define OBJECT_ROOM ((sizeof(struct ca_arena) + 63u) & ~(size_t)63u)
 
-static ca_sync_kind kind_of(ca_lock lock)
-{
-    switch (lock) {
-    case CA_LOCK_NONE:
-        return CA_SYNC_NONE;
-    case CA_LOCK_SPIN:
-        return CA_SYNC_SPIN;
-    case CA_LOCK_TICKET:
-        return CA_SYNC_TICKET;
-    case CA_LOCK_MUTEX:
-        return CA_SYNC_MUTEX;
-    case CA_LOCK_HINT:
-        return CA_SYNC_HINT;
-    case CA_LOCK_DEFAULT:
-        break;
-    }
-    return ca_sync_default_kind();
-}
-
-static ca_lock lock_of(ca_sync_kind kind)
-{
-    static const ca_lock locks[CA_SYNC_KINDS] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET,
-                                                 CA_LOCK_MUTEX, CA_LOCK_HINT};
-    return locks[kind];
-}
-
 const char *ca_lock_name(ca_lock lock)
 {
-    if (lock == CA_LOCK_DEFAULT)
-        return "default";
-    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? ca_sync_kind_name(kind_of(lock))
-                                                   : "unknown lock";
+    static const char *const names[] = {[CA_LOCK_DEFAULT] = "default", [CA_LOCK_NONE] = "none",
+                                        [CA_LOCK_SPIN] = "spin",       [CA_LOCK_TICKET] = "ticket",
+                                        [CA_LOCK_MUTEX] = "mutex",     [CA_LOCK_HINT] = "hint"};
+    return (unsigned)lock <= (unsigned)CA_LOCK_HINT ? names[lock] : "unknown lock";
 }
 
-/* A config with every default filled in; false if any field is out of range. */
+/* A config with every default filled in; false if any field is out of range.
+ * The one place CA_LOCK_DEFAULT is resolved: sync/ knows only layers. */
 static bool settle(const ca_config *in, ca_config *out, unsigned *shift)
 {
     static const ca_config defaults = {0};
     *out = in ? *in : defaults;
     if (out->chunk_size == 0)
         out->chunk_size = CA_DEFAULT_CHUNK_SIZE;
+    if (out->lock == CA_LOCK_DEFAULT)
+        out->lock = CA_SYNC_DEFAULT; /* configure --with-lock */
     if (out->fit_window == 0)
         out->fit_window = CA_SYNC_DEFAULT_WINDOW;
     *shift = ca_sync_chunk_shift(out->chunk_size);
@@ -94,7 +71,7 @@ static void cache_plan(const ca_config *c, size_t nchunks, unsigned shift, size_
 #define OWN_BYTES (OBJECT_ROOM + 64u)
 
 /* All the bookkeeping of n chunks under `kind`; 0: too many chunks. */
-static size_t meta_bytes(size_t nchunks, ca_sync_kind kind)
+static size_t meta_bytes(size_t nchunks, ca_lock kind)
 {
     size_t sync = ca_sync_meta_size(kind, nchunks);
     return sync ? OWN_BYTES + sync : 0;
@@ -104,31 +81,29 @@ size_t ca_arena_meta_size(size_t nchunks, const ca_config *config)
 {
     ca_config c;
     unsigned shift;
-    ca_sync_kind kind;
     if (!settle(config, &c, &shift) || nchunks == 0 || nchunks > CA_SYNC_MAX_CHUNKS) {
         errno = EINVAL;
         return 0;
     }
-    kind = kind_of(c.lock);
-    return meta_bytes(nchunks, kind);
+    return meta_bytes(nchunks, c.lock);
 }
 
-/* Fill in a new arena object at `obj` and set up its sync arena; the caller
- * holds the registry's writer lock, has checked the name, and registers it
- * afterwards. Returns a core status (OK or a refusal). */
-static ca_core_status set_up(ca_arena *a, const char *name, ca_sync_kind kind, void *base,
-                             size_t nchunks, unsigned shift, void *sync_meta, unsigned window,
-                             bool is_static, const ca_config *config)
+/* Fill in a new arena object at `a` and set up its sync arena as `config`
+ * (settled) says; the caller holds the registry's writer lock (or sets up
+ * a static arena), has checked the name, and registers it afterwards.
+ * Returns a core status (OK or a refusal). */
+static ca_core_status set_up(ca_arena *a, const char *name, void *base, size_t nchunks,
+                             unsigned shift, void *sync_meta, bool is_static,
+                             const ca_config *config)
 {
-    ca_core_status st =
-        ca_sync_arena_init(&a->sync, kind, base, nchunks, shift, sync_meta, window);
+    ca_core_status st = ca_sync_arena_init(&a->sync, config->lock, base, nchunks, shift,
+                                           sync_meta, config->fit_window);
     if (st != CA_CORE_OK)
         return st;
     size_t classes, limit;
     bool eager;
     cache_plan(config, nchunks, shift, &classes, &limit, &eager);
     ca_cache_init(&a->cache, &a->sync, classes, limit, eager);
-    a->lock = lock_of(kind);
     a->is_static = is_static;
     ca_api_track_region(a); /* no block yet: poisoned whole */
     a->registered = false;
@@ -187,7 +162,6 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         errno = ENAMETOOLONG;
         return NULL;
     }
-    ca_sync_kind kind = kind_of(c.lock);
     uintptr_t mem_lo = (uintptr_t)mem, mem_hi = mem_lo + len;
     uintptr_t meta_lo = (uintptr_t)c.meta, meta_hi = meta_lo + c.meta_len;
     if (len > UINTPTR_MAX - mem_lo || (c.meta && c.meta_len > UINTPTR_MAX - meta_lo)) {
@@ -210,14 +184,15 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         nchunks = len >> shift;
         if (nchunks > CA_SYNC_MAX_CHUNKS)
             nchunks = CA_SYNC_MAX_CHUNKS;
-        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, kind)) {
+        if (nchunks == 0 || c.meta_len < meta_bytes(nchunks, c.lock)) {
             errno = ENOMEM;
             return NULL;
         }
         meta = c.meta;
         base = mem;
     } else {
-        ca_core_status st = ca_sync_layout(kind, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
+        ca_core_status st =
+            ca_sync_layout(c.lock, OWN_BYTES, mem, len, shift, &nchunks, &meta, &base);
         if (st != CA_CORE_OK) {
             errno = errno_of(st);
             return NULL;
@@ -239,8 +214,7 @@ ca_arena *ca_arena_create(const char *name, void *mem, size_t len, const ca_conf
         errno = EBUSY;
         return NULL;
     }
-    ca_core_status st = set_up(a, name, kind, base, nchunks, shift, sync_meta, c.fit_window, false,
-                              &c);
+    ca_core_status st = set_up(a, name, base, nchunks, shift, sync_meta, false, &c);
     if (st == CA_CORE_OK) {
         set_spans(a, mem, len, c.meta, c.meta_len);
         atomic_store_explicit(&a->state, CA_STATE_READY, memory_order_release);
@@ -345,20 +319,19 @@ ca_arena *ca_arena_of(const void *p)
 
 /* ---- static arenas ---- */
 
-/* Set up a static arena from its descriptor. Under SETTING, one thread. */
+/* Set up a static arena from its descriptor: its config has every default
+ * but chunk_size and lock. Under SETTING, one thread. */
 static int set_up_static(struct ca_arena_static *s)
 {
     const struct ca_arena_static_desc *d = &s->desc;
     ca_arena *a = (ca_arena *)s->object;
-    unsigned shift = ca_sync_chunk_shift(d->chunk_size);
-    ca_sync_kind kind = kind_of(d->lock);
-    if (!d->name || d->name[0] == '\0' || strlen(d->name) > CA_NAME_MAX || shift == 0 ||
-        (unsigned)d->lock > (unsigned)CA_LOCK_HINT ||
-        d->meta_len < ca_sync_meta_size(kind, d->nchunks))
+    const ca_config given = {.chunk_size = d->chunk_size, .lock = d->lock};
+    ca_config c;
+    unsigned shift;
+    if (!d->name || d->name[0] == '\0' || strlen(d->name) > CA_NAME_MAX || d->chunk_size == 0 ||
+        !settle(&given, &c, &shift) || d->meta_len < ca_sync_meta_size(c.lock, d->nchunks))
         return CA_STATE_BROKEN;
-    static const ca_config defaults = {0};
-    ca_core_status st = set_up(a, d->name, kind, d->region, d->nchunks, shift, d->meta,
-                               CA_SYNC_DEFAULT_WINDOW, true, &defaults);
+    ca_core_status st = set_up(a, d->name, d->region, d->nchunks, shift, d->meta, true, &c);
     set_spans(a, d->region, d->nchunks * d->chunk_size, d->meta, d->meta_len);
     return st == CA_CORE_OK ? CA_STATE_READY : CA_STATE_BROKEN;
 }

@@ -34,7 +34,6 @@ enum arena_state {
 
 struct ca_arena {
     _Atomic int state;                /* enum arena_state */
-    ca_lock lock;                     /* the layer in use (never CA_LOCK_DEFAULT) */
     bool is_static;
     bool registered;                  /* in the registry (writers only) */
     bool named;                       /* found by name: not a static arena whose
@@ -65,6 +64,11 @@ static inline bool ca_api_ready(ca_arena *a)
     return atomic_load_explicit(&a->state, memory_order_acquire) == CA_STATE_READY ||
            ca_api_static_ready(a);
 }
+
+/* The sync arena's figures into the fields of ca_stats of the same names
+ * (the rest, the API's own, left alone). For api/stats.c and the stress
+ * harness, which checks a sync arena's figures as the API shows them. */
+void ca_api_stats_of(const ca_sync_stats *s, ca_stats *out);
 
 /* Map a core status to a fault (for pointer statuses). */
 ca_fault ca_api_fault_of(ca_core_status st);

@@ -16,12 +16,32 @@
 #include "api/internal.h"
 
 #include <errno.h>
+#include <string.h>
 
 _Static_assert(CA_FREE_RUN_CLASSES == CA_CORE_RUN_CLASSES, "the histogram is the core's classes");
+_Static_assert(sizeof(((ca_stats *)0)->free_run_histogram) ==
+                   sizeof(((ca_sync_stats *)0)->free_run_histogram),
+               "ca_api_stats_of copies the histogram whole");
 
 /* The occupancy map: at most this many characters a line and lines. */
 #define DUMP_COLUMNS 64u
 #define DUMP_ROWS 16u
+
+void ca_api_stats_of(const ca_sync_stats *s, ca_stats *out)
+{
+    out->chunk_size = s->chunk_size;
+    out->chunks_total = s->chunks_total;
+    out->chunks_used = s->chunks_used;
+    out->chunks_peak = s->chunks_peak;
+    out->allocations = s->allocations;
+    out->bytes_requested = s->bytes_requested;
+    out->largest_free_run = s->largest_free_run;
+    out->free_runs = s->free_runs;
+    out->failures = s->failures;
+    out->grows_in_place = s->grows_in_place;
+    out->shrinks_in_place = s->shrinks_in_place;
+    memcpy(out->free_run_histogram, s->free_run_histogram, sizeof out->free_run_histogram);
+}
 
 int ca_arena_stats(ca_arena *a, ca_stats *out)
 {
@@ -33,27 +53,18 @@ int ca_arena_stats(ca_arena *a, ca_stats *out)
     ca_cache_figures k;
     ca_cache_stats(&a->cache, &k);
     ca_sync_arena_stats(&a->sync, &s);
-    /* The scan counted cached blocks as free (ca_core_scan_cached): they
-     * are allocated in the map, not to the program. */
+    ca_api_stats_of(&s, out);
     out->name = a->name;
-    out->lock = a->lock;
-    out->chunk_size = s.chunk_size;
-    out->chunks_total = s.chunks_total;
-    out->chunks_used = s.chunks_used;
-    out->chunks_peak = s.chunks_peak;
-    out->allocations = s.allocations;
-    out->bytes_requested = s.bytes_requested + k.requested;
-    out->largest_free_run = s.largest_free;
-    out->free_runs = s.free_runs;
-    out->failures = s.failures - k.retried;
-    out->grows_in_place = s.grows;
-    out->shrinks_in_place = s.shrinks;
+    out->lock = a->sync.kind;
     out->moves = atomic_load_explicit(&a->moves, memory_order_relaxed);
-    for (unsigned i = 0; i < CA_FREE_RUN_CLASSES; i++)
-        out->free_run_histogram[i] = s.free_run_classes[i];
-    out->chunks_cached = k.chunks;
-    out->cache_hits = k.hits;
-    out->cache_misses = k.misses;
+    /* The scan counted cached blocks as free (ca_core_scan_cached): they
+     * are allocated in the map, not to the program; the bytes the caches
+     * handed out, and the failures they retried, are theirs to add. */
+    out->bytes_requested += k.requested;
+    out->failures -= k.retried;
+    out->chunks_cached = k.chunks_cached;
+    out->cache_hits = k.cache_hits;
+    out->cache_misses = k.cache_misses;
     return 0;
 }
 

@@ -183,7 +183,7 @@ int main(int argc, char **argv)
     }
     ca_core_usage u;
     ca_core_scan(&a.core, &u, false);
-    size_t longest = u.largest_free, at = 0;
+    size_t longest = u.largest_free_run, at = 0;
     for (size_t run = 0, i = 0; i < (REGION >> SHIFT) && !at; i++) { /* find it (a test loop) */
         size_t bytes;
         void *q = a.region + (i << SHIFT);
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
     ca_core_scan(&a.core, &u, false);
     printf("  (freed %zu allocations under 64 chunks; one chunk taken from the middle of the "
            "longest run: %zu free runs, the longest %zu chunks, the bound still %zu)\n",
-           freed, u.free_runs, u.largest_free, longest);
+           freed, u.free_runs, u.largest_free_run, longest);
     t0 = ticks();
     p = take(&a, longest << SHIFT); /* fits nowhere, and the bound allows it: a full scan */
     t1 = ticks();
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
         ca_core_usage h;
         if (nlive % 256 == 0) {
             ca_core_scan(&a.core, &h, false);
-            if (h.used_chunks >= half)
+            if (h.chunks_used >= half)
                 break;
         }
         live[nlive++] = take(&a, 64 + ca_splitmix64_below(&r, 16320));
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     }
     ca_core_scan(&a.core, &u, false);
     printf("2. half-full arena (%.1f%% used, %zu free runs), allocations of 64..16383 bytes:\n",
-           100.0 * (double)u.used_chunks / (double)(REGION >> SHIFT), u.free_runs);
+           100.0 * (double)u.chunks_used / (double)(REGION >> SHIFT), u.free_runs);
     report("allocation", t, SAMPLES, per_ns);
 
     uint64_t floor[SAMPLES];

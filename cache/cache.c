@@ -388,7 +388,7 @@ static inline void settle(ca_cache *k, void *p)
 
 static inline bool shared(const ca_cache *k)
 {
-    return k->sync->kind == CA_SYNC_HINT;
+    return k->sync->kind == CA_LOCK_HINT;
 }
 
 /* A miss on n-chunk blocks: one for the caller and up to a batch for the
@@ -585,17 +585,17 @@ void ca_cache_fini(ca_cache *k)
 
 void ca_cache_stats(ca_cache *k, ca_cache_figures *f)
 {
-    f->chunks = f->blocks = 0;
-    f->hits = atomic_load_explicit(&k->gone_hits, RLX);
-    f->misses = atomic_load_explicit(&k->gone_misses, RLX);
+    f->chunks_cached = f->blocks = 0;
+    f->cache_hits = atomic_load_explicit(&k->gone_hits, RLX);
+    f->cache_misses = atomic_load_explicit(&k->gone_misses, RLX);
     f->requested = atomic_load_explicit(&k->gone_requested, RLX);
     f->retried = atomic_load_explicit(&k->gone_retried, RLX);
     pthread_mutex_lock(&live_mutex);
     for (rec *r = k->recs; r; r = r->next) {
-        f->chunks += atomic_load_explicit(&r->held, RLX);
+        f->chunks_cached += atomic_load_explicit(&r->held, RLX);
         f->blocks += atomic_load_explicit(&r->blocks, RLX);
-        f->hits += atomic_load_explicit(&r->hits, RLX);
-        f->misses += atomic_load_explicit(&r->misses, RLX);
+        f->cache_hits += atomic_load_explicit(&r->hits, RLX);
+        f->cache_misses += atomic_load_explicit(&r->misses, RLX);
         f->requested += atomic_load_explicit(&r->requested, RLX);
         f->retried += atomic_load_explicit(&r->retried, RLX);
     }

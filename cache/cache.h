@@ -90,14 +90,14 @@ typedef struct ca_cache {
 
 /* What the caches hold and did (ca_cache_stats). */
 typedef struct ca_cache_figures {
-    size_t chunks;    /* chunks in cached blocks */
-    size_t blocks;    /* cached blocks */
-    size_t hits;      /* allocations served from a cache */
-    size_t misses;    /* cacheable allocations that went to the arena */
-    size_t requested; /* bytes asked for by the hits */
-    size_t retried;   /* failed searches retried after the caller's caches were
-                       * given back: the arena's failure count holds them, and
-                       * the retry counts again if it fails */
+    size_t chunks_cached; /* chunks in cached blocks (ca_stats' names where it has them) */
+    size_t blocks;        /* cached blocks */
+    size_t cache_hits;    /* allocations served from a cache */
+    size_t cache_misses;  /* cacheable allocations that went to the arena */
+    size_t requested;     /* bytes asked for by the hits */
+    size_t retried;       /* failed searches retried after the caller's caches were
+                           * given back: the arena's failure count holds them, and
+                           * the retry counts again if it fails */
 } ca_cache_figures;
 
 /* Set up k in front of the (set up) sync arena s: caching blocks of up to

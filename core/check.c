@@ -151,9 +151,9 @@ const char *ca_core_check(const ca_core *c, const ca_core_tally *sum)
         return why;
     ca_core_usage u;
     ca_core_scan(c, &u, false);
-    if (u.used_chunks != used || u.allocations != ends)
+    if (u.chunks_used != used || u.allocations != ends)
         return "a scan of the free runs disagrees with the map";
-    if (ca_core_bound(c) < u.largest_free)
+    if (ca_core_bound(c) < u.largest_free_run)
         return "the bound on the longest free run is below the longest free run";
     why = check_aligned(c);
     if (why)

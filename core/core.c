@@ -123,10 +123,10 @@ void ca_core_scan(const ca_core *c, ca_core_usage *u, bool shared)
     }
     for (size_t w = 0; w < c->nwords; w++)
         ends += ca_bits_count(ca_map_lasts(ld(&m->map[w], shared)));
-    u->used_chunks = c->nchunks - free_chunks;
+    u->chunks_used = c->nchunks - free_chunks;
     u->allocations = ends - padding(c);
     u->free_runs = runs;
-    u->largest_free = longest;
+    u->largest_free_run = longest;
 }
 
 void ca_core_ctx_init(ca_core_ctx *x, size_t cursor)
@@ -136,10 +136,10 @@ void ca_core_ctx_init(ca_core_ctx *x, size_t cursor)
     x->lane_len = 0;
     atomic_init(&x->tally.chunks, (size_t)0);
     atomic_init(&x->tally.allocs, (size_t)0);
-    atomic_init(&x->tally.requested, (size_t)0);
+    atomic_init(&x->tally.bytes_requested, (size_t)0);
     atomic_init(&x->tally.failures, (size_t)0);
-    atomic_init(&x->tally.grows, (size_t)0);
-    atomic_init(&x->tally.shrinks, (size_t)0);
+    atomic_init(&x->tally.grows_in_place, (size_t)0);
+    atomic_init(&x->tally.shrinks_in_place, (size_t)0);
 }
 
 void ca_core_ctx_forget_live(ca_core_ctx *x)
@@ -157,17 +157,17 @@ void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_ta
         const ca_core_tally *t = tallies[i];
         chunks += atomic_load_explicit(&t->chunks, RLX);
         allocs += atomic_load_explicit(&t->allocs, RLX);
-        requested += atomic_load_explicit(&t->requested, RLX);
+        requested += atomic_load_explicit(&t->bytes_requested, RLX);
         failures += atomic_load_explicit(&t->failures, RLX);
-        grows += atomic_load_explicit(&t->grows, RLX);
-        shrinks += atomic_load_explicit(&t->shrinks, RLX);
+        grows += atomic_load_explicit(&t->grows_in_place, RLX);
+        shrinks += atomic_load_explicit(&t->shrinks_in_place, RLX);
     }
     atomic_store_explicit(&sum->chunks, chunks, RLX);
     atomic_store_explicit(&sum->allocs, allocs, RLX);
-    atomic_store_explicit(&sum->requested, requested, RLX);
+    atomic_store_explicit(&sum->bytes_requested, requested, RLX);
     atomic_store_explicit(&sum->failures, failures, RLX);
-    atomic_store_explicit(&sum->grows, grows, RLX);
-    atomic_store_explicit(&sum->shrinks, shrinks, RLX);
+    atomic_store_explicit(&sum->grows_in_place, grows, RLX);
+    atomic_store_explicit(&sum->shrinks_in_place, shrinks, RLX);
 }
 
 /* ---- setup ---- */
@@ -437,8 +437,8 @@ void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared)
         runs++;
         longest = cur > longest ? cur : longest;
     }
-    u->used_chunks = c->nchunks - free_chunks;
+    u->chunks_used = c->nchunks - free_chunks;
     u->allocations = ends - padding(c);
     u->free_runs = runs;
-    u->largest_free = longest;
+    u->largest_free_run = longest;
 }

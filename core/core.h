@@ -140,12 +140,12 @@ typedef enum ca_core_status {
  * be claimed through one context and released through another, so only the
  * sum over all contexts (modulo 2^64) is the arena's figure. */
 typedef struct ca_core_tally {
-    _Atomic size_t chunks;      /* chunks claimed minus chunks released */
-    _Atomic size_t allocs;      /* allocations made minus allocations freed */
-    _Atomic size_t requested;   /* bytes asked for by successful allocations, ever */
-    _Atomic size_t failures;    /* allocations that found no room */
-    _Atomic size_t grows;       /* resizes that grew in place */
-    _Atomic size_t shrinks;     /* resizes that shrank in place */
+    _Atomic size_t chunks;           /* chunks claimed minus chunks released */
+    _Atomic size_t allocs;           /* allocations made minus allocations freed */
+    _Atomic size_t bytes_requested;  /* bytes asked for by successful allocations, ever */
+    _Atomic size_t failures;         /* allocations that found no room */
+    _Atomic size_t grows_in_place;   /* resizes that grew in place */
+    _Atomic size_t shrinks_in_place; /* resizes that shrank in place */
 } ca_core_tally;
 
 /* A context: where a search starts (the next-fit cursor, a chunk index; advisory
@@ -203,10 +203,10 @@ typedef struct ca_core {
 
 /* What a scan of the map finds (ca_core_scan). */
 typedef struct ca_core_usage {
-    size_t used_chunks;   /* chunks in allocations */
-    size_t allocations;   /* live allocations */
-    size_t free_runs;     /* maximal runs of free chunks */
-    size_t largest_free;  /* chunks in the longest free run */
+    size_t chunks_used;      /* chunks in allocations */
+    size_t allocations;      /* live allocations */
+    size_t free_runs;        /* maximal runs of free chunks */
+    size_t largest_free_run; /* chunks in the longest free run */
 } ca_core_usage;
 
 /* Bytes of metadata needed for nchunks chunks (0 if nchunks is 0 or too
@@ -375,7 +375,7 @@ void ca_core_cache_take(ca_core *c, void *p);
 void ca_core_cache_drop(ca_core *c, ca_core_ctx *x, void *p, size_t n, bool shared);
 
 /* As ca_core_scan, with cached blocks counted as free chunks: not in
- * used_chunks nor in allocations, and part of the free runs they border.
+ * chunks_used nor in allocations, and part of the free runs they border.
  * Cost: O(map words + cached blocks), a little more than ca_core_scan. */
 void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared);
 

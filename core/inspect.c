@@ -178,10 +178,10 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool share
         }
     }
     close_run(&t, &run);
-    u->used_chunks = used;
+    u->chunks_used = used;
     u->allocations = ends;
     u->free_runs = t.runs;
-    u->largest_free = t.longest;
+    u->largest_free_run = t.longest;
 }
 
 void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t ncells,

@@ -1130,7 +1130,7 @@ static inline void *alloc_search(ca_core *c, ca_core_ctx *x, size_t size, size_t
     x->cursor = s + q.n; /* past the room, if any: next fit leaves it free */
     bump(&x->tally.chunks, q.take);
     bump(&x->tally.allocs, 1);
-    bump(&x->tally.requested, size);
+    bump(&x->tally.bytes_requested, size);
     *status = CA_CORE_OK;
     return c->base + (s << c->shift);
 }
@@ -1198,7 +1198,7 @@ static inline __attribute__((always_inline)) void *alloc(ca_core *c, ca_core_ctx
             x->cursor = s + n;
             bump(&x->tally.chunks, n);
             bump(&x->tally.allocs, 1);
-            bump(&x->tally.requested, size);
+            bump(&x->tally.bytes_requested, size);
             *status = CA_CORE_OK;
             return c->base + (s << c->shift);
         }
@@ -1244,7 +1244,7 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
         if (!same_word)
             set_last(c, e, false, shared);
         bump(&x->tally.chunks, more);
-        bump(&x->tally.grows, 1);
+        bump(&x->tally.grows_in_place, 1);
     } else if (want < have) {
         /* Mark the new end and give the tail back, in one CAS when they
          * share a word. */
@@ -1254,7 +1254,7 @@ static inline ca_core_status resize(ca_core *c, ca_core_ctx *x, void *p, size_t 
             set_last(c, last, true, shared);
         (void)release(c, last + 1, e, same_word ? last : NONE, shared); /* ours: cannot mismatch */
         bump(&x->tally.chunks, -(have - want));
-        bump(&x->tally.shrinks, 1);
+        bump(&x->tally.shrinks_in_place, 1);
     }
     return CA_CORE_OK;
 }

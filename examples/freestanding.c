@@ -2,9 +2,9 @@
 /*
  * examples/freestanding.c — the chunkarena core with no libc.
  *
- * This program uses only core/ (the bitmap chunk allocator) and the "none"
- * sync layer (sync/none.h). There is no C library, no C runtime and no
- * threads. It provides its own entry point and talks to the kernel only
+ * This program uses only core/ (the bitmap chunk allocator), as a "none"
+ * arena uses it: one thread, no lock. There is no C library, no C runtime
+ * and no threads. It provides its own entry point and talks to the kernel only
  * through two system calls, write and exit, made with inline assembly.
  * It serves two purposes. First, it proves that the core needs nothing from
  * libc: it is linked with -nostdlib -static, so any libc symbol the core
@@ -34,7 +34,6 @@
 #include <stdint.h>
 
 #include "core/core.h"
-#include "sync/none.h"
 
 /* ----------------------------------------------------- the bare minimum */
 
@@ -158,45 +157,52 @@ static ca_core heap;
 static ca_core_ctx heap_ctx; /* the next-fit hint and the counters */
 
 /*
- * The "none" layer. This program has one thread, so the lock is empty and
- * compiles to nothing. Every heap operation still goes between lock and
- * unlock, because that is where a system with interrupts would put its
- * critical section (mask interrupts, or a spinlock on SMP). The core runs
- * in exclusive mode (shared == false): the lock's holder is its only user.
+ * The critical section. This program has one thread, so it needs no lock
+ * (as a "none" arena takes none) and these compile to nothing. Every heap
+ * operation still goes between them, because that is where a system with
+ * interrupts would put its critical section (mask interrupts, or a
+ * spinlock on SMP). The core runs in exclusive mode (shared == false): the
+ * holder of the critical section is its only user.
  */
-static ca_sync_none heap_lock = CA_SYNC_NONE_INIT;
+static void heap_lock(void)
+{
+}
+
+static void heap_unlock(void)
+{
+}
 
 static void *heap_alloc(size_t size, size_t align)
 {
     ca_core_status st;
-    ca_sync_none_lock(&heap_lock);
+    heap_lock();
     void *p = ca_core_alloc(&heap, &heap_ctx, size, align, false, &st);
-    ca_sync_none_unlock(&heap_lock);
+    heap_unlock();
     return p; /* NULL: st says why (NOMEM or BADALIGN) */
 }
 
 static ca_core_status heap_free(void *p)
 {
-    ca_sync_none_lock(&heap_lock);
+    heap_lock();
     ca_core_status st = ca_core_free(&heap, &heap_ctx, p, false);
-    ca_sync_none_unlock(&heap_lock);
+    heap_unlock();
     return st;
 }
 
 static ca_core_status heap_resize(void *p, size_t size)
 {
-    ca_sync_none_lock(&heap_lock);
+    heap_lock();
     ca_core_status st = ca_core_resize(&heap, &heap_ctx, p, size, false);
-    ca_sync_none_unlock(&heap_lock);
+    heap_unlock();
     return st;
 }
 
 static size_t heap_usable(const void *p)
 {
     size_t bytes = 0;
-    ca_sync_none_lock(&heap_lock);
+    heap_lock();
     ca_core_status st = ca_core_usable(&heap, p, &bytes, false);
-    ca_sync_none_unlock(&heap_lock);
+    heap_unlock();
     return st == CA_CORE_OK ? bytes : 0;
 }
 
@@ -327,8 +333,8 @@ static size_t run(void)
            "freeing a, c or d failed");
     ca_core_usage usage;
     ca_core_scan(&heap, &usage, false);
-    expect(usage.used_chunks == 0 && usage.allocations == 0 && usage.free_runs == 1 &&
-               usage.largest_free == HEAP_CHUNKS,
+    expect(usage.chunks_used == 0 && usage.allocations == 0 && usage.free_runs == 1 &&
+               usage.largest_free_run == HEAP_CHUNKS,
            "the heap is not empty");
     expect_consistent();
 

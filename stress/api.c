@@ -13,18 +13,18 @@ CA_ARENA_DEFINE(stress_static, STATIC_NAME, STATIC_CHUNKS, STATIC_CHUNK_SIZE, CA
  * region g: with its bookkeeping in a separate buffer (all of mem is
  * chunks) or carved from the front of mem (the chunks start at the chunk
  * boundary after it). False (reported) if it cannot be made. */
-static bool create_arena(run *r, region *g, api_memory *mm, ca_sync_kind kind, unsigned shift,
+static bool create_arena(run *r, region *g, api_memory *mm, ca_lock kind, unsigned shift,
                          ca_splitmix64 *rng)
 {
     size_t cs = (size_t)1 << shift, nchunks = API_CHUNKS;
     bool separate = ca_splitmix64_below(rng, 2) == 0;
-    ca_config config = {.chunk_size = cs, .lock = lock_of_kind[kind],
+    ca_config config = {.chunk_size = cs, .lock = kind,
                         .fit_window = draw_window(rng)};
     size_t meta_len = ca_arena_meta_size(nchunks, &config);
     size_t front = separate ? 0 : round_up(meta_len, cs), len = front + (nchunks << shift);
     if (meta_len == 0) {
         main_violation(r, "ca_arena_meta_size(%zu chunks of %zu bytes, %s) failed: %s", nchunks,
-                       cs, ca_sync_kind_name(kind), strerror(errno));
+                       cs, ca_lock_name(kind), strerror(errno));
         return false;
     }
     if (separate) {
@@ -35,11 +35,11 @@ static bool create_arena(run *r, region *g, api_memory *mm, ca_sync_kind kind, u
         config.meta_len = meta_len;
     }
     unsigned char *mem = place(rng, len, cs, &mm->block);
-    snprintf(mm->name, sizeof mm->name, "ca-stress-%s", ca_sync_kind_name(kind));
+    snprintf(mm->name, sizeof mm->name, "ca-stress-%s", ca_lock_name(kind));
     ca_arena *a = ca_arena_create(mm->name, mem, len, &config);
     if (!a) {
         main_violation(r, "ca_arena_create(\"%s\", %zu bytes, chunks of %zu, %s, bookkeeping %s) "
-                          "failed: %s", mm->name, len, cs, ca_sync_kind_name(kind),
+                          "failed: %s", mm->name, len, cs, ca_lock_name(kind),
                        separate ? "apart" : "in front", strerror(errno));
         free(mm->block);
         free(mm->meta);
@@ -91,18 +91,18 @@ static void check_fresh(run *r, worker *m, region *g, ca_lock lock)
 static void make_arenas(run *r, worker *m, api_memory *mm, const options *o)
 {
     ca_splitmix64 rng = ca_splitmix64_seed(derive(o->seed, LAYER_API, PHASE_API, RUN_TID));
-    unsigned shifts[CA_SYNC_KINDS] = {4, 6, 8, 10, 12}; /* 16 .. 4096 bytes */
-    for (unsigned i = CA_SYNC_KINDS - 1; i > 0; i--) {
+    unsigned shifts[NLAYERS] = {4, 6, 8, 10, 12}; /* 16 .. 4096 bytes, [k - CA_LOCK_NONE] */
+    for (unsigned i = NLAYERS - 1; i > 0; i--) {
         unsigned j = (unsigned)ca_splitmix64_below(&rng, i + 1), t = shifts[i];
         shifts[i] = shifts[j];
         shifts[j] = t;
     }
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
-        if (k == CA_SYNC_NONE && r->nthreads > 1)
+    for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
+        if (k == CA_LOCK_NONE && r->nthreads > 1)
             continue;
         region *g = &r->regions[r->nregions];
-        if (create_arena(r, g, &mm[r->nregions], (ca_sync_kind)k, shifts[k], &rng))
-            check_fresh(r, m, &r->regions[r->nregions++], lock_of_kind[k]);
+        if (create_arena(r, g, &mm[r->nregions], k, shifts[k - CA_LOCK_NONE], &rng))
+            check_fresh(r, m, &r->regions[r->nregions++], k);
     }
 
     ca_arena *s = CA_ARENA(stress_static);
@@ -118,7 +118,7 @@ static void make_arenas(run *r, worker *m, api_memory *mm, const options *o)
     }
     region *g = &r->regions[r->nregions];
     g->name = STATIC_NAME;
-    g->kind = kind_of_lock(st.lock);
+    g->kind = st.lock;
     g->api = s;
     /* Its base is where the empty arena puts an allocation of all of it. */
     unsigned char *base = ca_alloc(s, st.chunks_total * st.chunk_size);

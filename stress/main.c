@@ -77,13 +77,13 @@ static uint64_t parse_count(const char *arg, const char *value, uint64_t lo, uin
     return v;
 }
 
-/* The sync layer called `name`, or CA_SYNC_KINDS. */
-static ca_sync_kind kind_named(const char *name)
+/* The layer called `name`, or CA_LOCK_DEFAULT (which is none). */
+static ca_lock kind_named(const char *name)
 {
-    for (unsigned i = 0; i < CA_SYNC_KINDS; i++)
-        if (strcmp(name, ca_sync_kind_name((ca_sync_kind)i)) == 0)
-            return (ca_sync_kind)i;
-    return CA_SYNC_KINDS;
+    for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++)
+        if (strcmp(name, ca_lock_name(k)) == 0)
+            return k;
+    return CA_LOCK_DEFAULT;
 }
 
 static void parse_options(int argc, char **argv, options *o)
@@ -106,12 +106,12 @@ static void parse_options(int argc, char **argv, options *o)
             usage(stdout);
             exit(0);
         } else if (IS("--layer")) {
-            ca_sync_kind k;
+            ca_lock k;
             if (strcmp(value, "all") == 0)
                 o->layer = LAYER_ALL;
             else if (strcmp(value, "api") == 0)
                 o->layer = LAYER_API;
-            else if ((k = kind_named(value)) != CA_SYNC_KINDS)
+            else if ((k = kind_named(value)) != CA_LOCK_DEFAULT)
                 o->layer = (int)k;
             else
                 bad_argument("--layer: unknown layer '%s' (none, spin, ticket, mutex, hint, api, "
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     printf("layers=%s threads=%u",
            o.layer == LAYER_ALL   ? "all"
            : o.layer == LAYER_API ? "api"
-                                  : ca_sync_kind_name((ca_sync_kind)o.layer),
+                                  : ca_lock_name((ca_lock)o.layer),
            o.threads);
     if (o.seconds > 0)
         printf(" seconds=%.2f", o.seconds);
@@ -185,11 +185,11 @@ int main(int argc, char **argv)
     printf(" chunk_shift=%u chunks=%zu tsan=%s\n", o.shift, o.chunks, UNDER_TSAN ? "yes" : "no");
 
     bool ok = true;
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
-        if (o.layer != LAYER_ALL && (unsigned)o.layer != k)
+    for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
+        if (o.layer != LAYER_ALL && o.layer != (int)k)
             continue;
-        ok &= run_phase(&o, (ca_sync_kind)k, PHASE_PATTERN);
-        ok &= run_phase(&o, (ca_sync_kind)k, PHASE_HAMMER);
+        ok &= run_phase(&o, k, PHASE_PATTERN);
+        ok &= run_phase(&o, k, PHASE_HAMMER);
     }
     if (o.layer == LAYER_ALL || o.layer == LAYER_API)
         ok &= run_api(&o);

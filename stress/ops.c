@@ -59,7 +59,7 @@ ca_core_status op_resize(worker *w, slot *s, size_t new_size)
                       (void *)s->p, g->name, s->size, new_size, status_name(st));
         if (want < have)
             take(w, g, s->p, want << g->shift, s->usable);
-        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_SYNC_NONE) {
+        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_LOCK_NONE) {
             /* Single-threaded, the owner map is the whole map: were the
              * chunks after the allocation free after all? */
             size_t ch = chunk_of(g, s->p) + have, ch_end = chunk_of(g, s->p) + want;
@@ -158,13 +158,13 @@ void check_stats(worker *w, region *g)
     ca_stats st;
     region_stats(g, &st);
     const tally *c = &w->t[g->index];
-    bool exact = g->kind == CA_SYNC_NONE, locked = g->kind != CA_SYNC_HINT;
+    bool exact = g->kind == CA_LOCK_NONE, locked = g->kind != CA_LOCK_HINT;
     if (st.chunk_size != g->cs || st.chunks_total != g->nchunks)
         violation(w, "stats of %s: chunk size %zu, %zu chunks; expected %zu, %zu", g->name,
                   st.chunk_size, st.chunks_total, g->cs, g->nchunks);
     if (g->api && (!st.name || strcmp(st.name, g->name) != 0))
         violation(w, "stats of %s name it \"%s\"", g->name, st.name ? st.name : "(null)");
-    /* chunks_used and largest_free come from the same pass, even under "hint" */
+    /* chunks_used and largest_free_run come from the same pass, even under "hint" */
     if (st.chunks_used > st.chunks_total ||
         st.largest_free_run > st.chunks_total - st.chunks_used ||
         (locked && st.allocations > st.chunks_used))
@@ -400,7 +400,7 @@ void op_scratch(worker *w)
     if (!w->scratch && !(w->scratch = aligned_alloc(4096, round_up(len, 4096))))
         out_of_memory();
     for (unsigned cycle = 0; cycle < SCRATCH_CYCLES; cycle++) {
-        config.lock = lock_of_kind[w->scratch_arenas % CA_SYNC_KINDS];
+        config.lock = (ca_lock)(CA_LOCK_NONE + w->scratch_arenas % NLAYERS);
         ca_arena *a = ca_arena_create(name, w->scratch, len, &config);
         if (!a) {
             violation(w, "ca_arena_create(\"%s\") of a scratch arena failed: %s", name,

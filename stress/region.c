@@ -18,18 +18,6 @@ _Atomic unsigned printed; /* violation messages printed so far */
 
 /* ---- small helpers ---- */
 
-/* The public API's name of each layer, and back. */
-const ca_lock lock_of_kind[CA_SYNC_KINDS] = {CA_LOCK_NONE, CA_LOCK_SPIN, CA_LOCK_TICKET,
-                                                    CA_LOCK_MUTEX, CA_LOCK_HINT};
-
-ca_sync_kind kind_of_lock(ca_lock lock)
-{
-    unsigned k = 0;
-    while (k + 1 < CA_SYNC_KINDS && lock_of_kind[k] != lock)
-        k++;
-    return (ca_sync_kind)k;
-}
-
 double now_seconds(void)
 {
     struct timespec ts;
@@ -293,7 +281,7 @@ unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
                             ca_core_status *st)
 {
     if (g->sync)
-        return ca_sync_arena_alloc(g->sync, size, align, st);
+        return ca_sync_arena_alloc_room(g->sync, size, align, 0, st);
     api_begin();
     void *p = align ? ca_aligned_alloc(g->api, align, size) : ca_alloc(g->api, size);
     *st = api_status(w, p != NULL, align ? "ca_aligned_alloc" : "ca_alloc");
@@ -359,18 +347,8 @@ void region_stats(region *g, ca_stats *st)
     }
     ca_sync_stats s;
     ca_sync_arena_stats(g->sync, &s);
+    ca_api_stats_of(&s, st);
     st->name = g->name;
-    st->chunk_size = s.chunk_size;
-    st->chunks_total = s.chunks_total;
-    st->chunks_used = s.chunks_used;
-    st->chunks_peak = s.chunks_peak;
-    st->allocations = s.allocations;
-    st->bytes_requested = s.bytes_requested;
-    st->largest_free_run = s.largest_free;
-    st->free_runs = s.free_runs;
-    st->failures = s.failures;
-    st->grows_in_place = s.grows;
-    st->shrinks_in_place = s.shrinks;
 }
 
 const char *region_check(region *g)
@@ -417,7 +395,7 @@ size_t usable_of(worker *w, region *g, const unsigned char *p, const char *when)
  * a free run long enough to hold it at any alignment exists. */
 static void check_nomem(worker *w, region *g, size_t size, size_t align)
 {
-    if (g->kind != CA_SYNC_NONE)
+    if (g->kind != CA_LOCK_NONE)
         return; /* others may have freed or taken room meanwhile: not exact */
     ca_stats st;
     region_stats(g, &st);

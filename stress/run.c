@@ -414,7 +414,7 @@ static void check_region(run *r, worker *ws, region *g, const char *when, unsign
                           ", bytes requested %zu/%" PRIu64 ", moves %zu/%" PRIu64, when, round,
                        g->name, failures, sum.failures, grows, sum.grows, shrinks, sum.shrinks,
                        requested, sum.requested, g->api ? moves : 0, g->api ? sum.moves : 0);
-    if (g->kind != CA_SYNC_HINT && st.chunks_peak > st.chunks_total)
+    if (g->kind != CA_LOCK_HINT && st.chunks_peak > st.chunks_total)
         main_violation(r, "%s: peak of %zu chunks in an arena of %zu", g->name, st.chunks_peak,
                        st.chunks_total);
     if (!last)
@@ -576,15 +576,15 @@ void set_region(run *r, region *g, unsigned char *base, size_t nchunks, unsigned
 
 /* Run phase pattern or hammer on a fresh arena of layer `kind`, driven
  * directly. Returns true if it passed. */
-bool run_phase(const options *o, ca_sync_kind kind, phase ph)
+bool run_phase(const options *o, ca_lock kind, phase ph)
 {
-    unsigned nthreads = kind == CA_SYNC_NONE ? 1u : o->threads;
+    unsigned nthreads = kind == CA_LOCK_NONE ? 1u : o->threads;
     if (ph == PHASE_HAMMER && nthreads < 2) {
         printf("layer=%s phase=hammer skipped (needs 2 threads or more)\n",
-               ca_sync_kind_name(kind));
+               ca_lock_name(kind));
         return true;
     }
-    run *r = new_run(o, ca_sync_kind_name(kind), ph, nthreads);
+    run *r = new_run(o, ca_lock_name(kind), ph, nthreads);
     size_t nchunks = ph == PHASE_PATTERN ? o->chunks : (size_t)nthreads * HAMMER_CHUNKS_PER_THREAD;
     size_t cs = (size_t)1 << o->shift;
 

@@ -97,8 +97,9 @@
 #include <unistd.h>
 
 #include "api/chunkarena.h"
-#include "tests/splitmix64.h"
+#include "api/internal.h" /* ca_api_stats_of */
 #include "sync/sync.h"
+#include "tests/splitmix64.h"
 
 /* ThreadSanitizer runs code 5 to 15 times slower: smaller arenas and far
  * fewer ops, which usually end a phase before its (longer) time is up. */
@@ -147,11 +148,14 @@
 #define STATIC_CHUNKS 4096u
 #define STATIC_CHUNK_SIZE 128u
 
-/* --layer: a ca_sync_kind, or one of these. */
+/* The layers, CA_LOCK_NONE .. CA_LOCK_HINT (CA_LOCK_DEFAULT names none). */
+#define NLAYERS (CA_LOCK_HINT - CA_LOCK_NONE + 1)
+
+/* --layer: a layer (a ca_lock), or one of these. */
 #define LAYER_ALL (-1)
-#define LAYER_API CA_SYNC_KINDS
+#define LAYER_API (CA_LOCK_HINT + 1)
 typedef struct options {
-    int layer;          /* a ca_sync_kind, LAYER_API or LAYER_ALL */
+    int layer;          /* a ca_lock, LAYER_API or LAYER_ALL */
     unsigned threads;
     double seconds;     /* per layer and phase; 0: no time limit */
     uint64_t ops;       /* per thread; NO_LIMIT: none */
@@ -167,7 +171,7 @@ typedef enum phase { PHASE_PATTERN, PHASE_HAMMER, PHASE_API } phase;
 typedef struct region {
     const char *name;       /* the layer's name, or the arena's */
     unsigned index;         /* in run.regions, and in a worker's tallies */
-    ca_sync_kind kind;      /* the layer (of an API arena: the one it uses) */
+    ca_lock kind;           /* the layer (of an API arena: the one it uses) */
     ca_sync_arena *sync;    /* phases pattern and hammer; NULL in phase api */
     ca_arena *api;          /* phase api; NULL in the others */
     unsigned char *base;    /* the arena's first chunk */
@@ -314,8 +318,6 @@ CA_ARENA_DECLARE(stress_static);
 
 extern const char *const phase_names[];
 extern _Atomic unsigned printed;
-extern const ca_lock lock_of_kind[CA_SYNC_KINDS];
-ca_sync_kind kind_of_lock(ca_lock lock);
 double now_seconds(void);
 void nap(long nanoseconds);
 __attribute__((noreturn)) void out_of_memory(void);
@@ -535,7 +537,7 @@ void set_region(run *r, region *g, unsigned char *base, size_t nchunks, unsigned
 
 /* Run phase pattern or hammer on a fresh arena of layer `kind`, driven
  * directly. Returns true if it passed. */
-bool run_phase(const options *o, ca_sync_kind kind, phase ph);
+bool run_phase(const options *o, ca_lock kind, phase ph);
 
 /* Phase api. Returns true if it passed. */
 bool run_api(const options *o);

@@ -10,13 +10,10 @@
 #define CA_SYNC_MUTEX_H
 
 #include <pthread.h>
-#include <stdbool.h>
 
 typedef struct ca_sync_mutex {
     pthread_mutex_t m;
 } ca_sync_mutex;
-
-#define CA_SYNC_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
 
 static inline void ca_sync_mutex_init(ca_sync_mutex *l)
 {
@@ -26,11 +23,6 @@ static inline void ca_sync_mutex_init(ca_sync_mutex *l)
 static inline void ca_sync_mutex_fini(ca_sync_mutex *l)
 {
     (void)pthread_mutex_destroy(&l->m);
-}
-
-static inline bool ca_sync_mutex_trylock(ca_sync_mutex *l)
-{
-    return pthread_mutex_trylock(&l->m) == 0;
 }
 
 static inline void ca_sync_mutex_lock(ca_sync_mutex *l)

@@ -18,7 +18,6 @@
 #define CA_SYNC_SPIN_H
 
 #include <stdatomic.h>
-#include <stdbool.h>
 
 #include "sync/backoff.h"
 
@@ -29,17 +28,9 @@ typedef struct ca_sync_spin {
     _Atomic unsigned held; /* 0 free, 1 held */
 } ca_sync_spin;
 
-#define CA_SYNC_SPIN_INIT {0u}
-
 static inline void ca_sync_spin_init(ca_sync_spin *l)
 {
     atomic_init(&l->held, 0u);
-}
-
-static inline bool ca_sync_spin_trylock(ca_sync_spin *l)
-{
-    return atomic_load_explicit(&l->held, memory_order_relaxed) == 0u &&
-           atomic_exchange_explicit(&l->held, 1u, memory_order_acquire) == 0u; /* pairs with unlock */
 }
 
 /* Wait for the lock, found held, and take it. Out of line (and cold): its

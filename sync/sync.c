@@ -18,17 +18,9 @@
 
 #define RLX memory_order_relaxed
 
-static const char *const kind_names[CA_SYNC_KINDS] = {"none", "spin", "ticket", "mutex", "hint"};
-
-const char *ca_sync_kind_name(ca_sync_kind kind)
-{
-    return (unsigned)kind < CA_SYNC_KINDS ? kind_names[kind] : "?";
-}
-
-ca_sync_kind ca_sync_default_kind(void)
-{
-    return CA_SYNC_DEFAULT; /* configure --with-lock */
-}
+/* The switches over an arena's layer below name CA_LOCK_DEFAULT only to be
+ * complete (-Wswitch): no arena has it (ca_sync_arena_init asserts so).
+ * They put it with "none", which does nothing. */
 
 /* The layout of an arena's metadata: the core's, then, for "hint", the
  * slots at the next 128-byte boundary. */
@@ -37,36 +29,36 @@ static size_t slots_offset(size_t nchunks)
     return ca_core_meta_size(nchunks);
 }
 
-size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks)
+size_t ca_sync_meta_size(ca_lock kind, size_t nchunks)
 {
     size_t core = ca_core_meta_size(nchunks);
-    if (core == 0 || kind != CA_SYNC_HINT)
+    if (core == 0 || kind != CA_LOCK_HINT)
         return core;
     return slots_offset(nchunks) + CA_SYNC_HINT_SLOT_BYTES + ca_sync_hint_meta_size();
 }
 
-ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
+ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, size_t nchunks,
                                   unsigned shift, void *meta, unsigned window)
 {
-    assert((unsigned)kind < CA_SYNC_KINDS); /* api/ validates what users pass */
+    assert(kind >= CA_LOCK_NONE && kind <= CA_LOCK_HINT); /* api/ validates, resolves the default */
     ca_core_status st = ca_core_init(&a->core, base, nchunks, shift, meta, window);
     if (st != CA_CORE_OK)
         return st;
     a->kind = kind;
     switch (kind) {
-    case CA_SYNC_NONE:
-        ca_sync_none_init(&a->lock.none);
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE: /* no lock */
         break;
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_init(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_init(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_init(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT: {
+    case CA_LOCK_HINT: {
         uintptr_t at = (uintptr_t)meta + slots_offset(nchunks);
         at = (at + CA_SYNC_HINT_SLOT_BYTES - 1) & ~(uintptr_t)(CA_SYNC_HINT_SLOT_BYTES - 1);
         ca_sync_hint_init(&a->hint, (void *)at, nchunks);
@@ -81,9 +73,9 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *bas
 
 void ca_sync_arena_fini(ca_sync_arena *a)
 {
-    if (a->kind == CA_SYNC_MUTEX)
+    if (a->kind == CA_LOCK_MUTEX)
         ca_sync_mutex_fini(&a->lock.mutex);
-    else if (a->kind == CA_SYNC_HINT)
+    else if (a->kind == CA_LOCK_HINT)
         ca_sync_hint_fini(&a->hint);
 }
 
@@ -94,63 +86,65 @@ void ca_sync_arena_fini(ca_sync_arena *a)
  * layer's copy of the operation keeps its own lock and nothing else. */
 #define HOT static inline __attribute__((always_inline))
 
-HOT ca_core_ctx *enter(ca_sync_arena *a, ca_sync_kind kind)
+HOT ca_core_ctx *enter(ca_sync_arena *a, ca_lock kind)
 {
     switch (kind) {
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_lock(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_lock(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_lock(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT:
+    case CA_LOCK_HINT:
         return ca_sync_hint_lock(&a->hint);
-    case CA_SYNC_NONE:
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE:
         break;
     }
     return &a->ctx;
 }
 
-HOT void leave(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x)
+HOT void leave(ca_sync_arena *a, ca_lock kind, ca_core_ctx *x)
 {
     /* A debug build checks the whole core after every operation of a
      * locked arena, while the lock still keeps others out (the one place:
      * every operation leaves through here). A lock-free arena has no
      * quiet moment to check. */
-    CA_ASSERT(kind == CA_SYNC_HINT || ca_core_check(&a->core, &x->tally) == NULL);
+    CA_ASSERT(kind == CA_LOCK_HINT || ca_core_check(&a->core, &x->tally) == NULL);
     switch (kind) {
-    case CA_SYNC_SPIN:
+    case CA_LOCK_SPIN:
         ca_sync_spin_unlock(&a->lock.spin);
         break;
-    case CA_SYNC_TICKET:
+    case CA_LOCK_TICKET:
         ca_sync_ticket_unlock(&a->lock.ticket);
         break;
-    case CA_SYNC_MUTEX:
+    case CA_LOCK_MUTEX:
         ca_sync_mutex_unlock(&a->lock.mutex);
         break;
-    case CA_SYNC_HINT:
+    case CA_LOCK_HINT:
         ca_sync_hint_unlock(&a->hint, x);
         break;
-    case CA_SYNC_NONE:
+    case CA_LOCK_DEFAULT:
+    case CA_LOCK_NONE:
         break;
     }
 }
 
 static inline bool is_shared(const ca_sync_arena *a)
 {
-    return a->kind == CA_SYNC_HINT;
+    return a->kind == CA_LOCK_HINT;
 }
 
 /* After an operation through x changed the chunk count: keep the peak.
  * Under a lock the count is exact and only the holder writes the peak;
  * under "hint" the published total stands for it (see ca_sync_stats). */
-HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool grew)
+HOT void note_chunks(ca_sync_arena *a, ca_lock kind, ca_core_ctx *x, bool grew)
 {
     size_t now;
-    if (kind != CA_SYNC_HINT) {
+    if (kind != CA_LOCK_HINT) {
         if (!grew)
             return;
         now = atomic_load_explicit(&x->tally.chunks, RLX);
@@ -193,25 +187,26 @@ HOT void note_chunks(ca_sync_arena *a, ca_sync_kind kind, ca_core_ctx *x, bool g
 
 #define BY_LAYER(a, op, ...)                   \
     switch ((a)->kind) {                       \
-    case CA_SYNC_NONE:                         \
+    case CA_LOCK_DEFAULT:                      \
+    case CA_LOCK_NONE:                         \
         return op##_none(a, __VA_ARGS__);      \
-    case CA_SYNC_SPIN:                         \
+    case CA_LOCK_SPIN:                         \
         return op##_spin(a, __VA_ARGS__);      \
-    case CA_SYNC_TICKET:                       \
+    case CA_LOCK_TICKET:                       \
         return op##_ticket(a, __VA_ARGS__);    \
-    case CA_SYNC_MUTEX:                        \
+    case CA_LOCK_MUTEX:                        \
         return op##_mutex(a, __VA_ARGS__);     \
-    case CA_SYNC_HINT:                         \
+    case CA_LOCK_HINT:                         \
         break;                                 \
     }                                          \
     return op##_hint(a, __VA_ARGS__)
 
 /* ---- operations ---- */
 
-HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t align, size_t room,
+HOT void *alloc_as(ca_sync_arena *a, ca_lock kind, size_t size, size_t align, size_t room,
                    ca_core_status *status)
 {
-    const bool shared = kind == CA_SYNC_HINT;
+    const bool shared = kind == CA_LOCK_HINT;
     ca_core_ctx *x = enter(a, kind);
     void *p;
     for (unsigned lost = 0;;) {
@@ -228,12 +223,12 @@ HOT void *alloc_as(ca_sync_arena *a, ca_sync_kind kind, size_t size, size_t alig
 
 /* A free; with `flag` (not NULL), only if *flag is clear, read under the
  * lock (else CA_CORE_RETRY, nothing changed): see ca_sync_arena_set_flag. */
-HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p, _Atomic bool *flag)
+HOT ca_core_status free_as(ca_sync_arena *a, ca_lock kind, void *p, _Atomic bool *flag)
 {
     ca_core_ctx *x = enter(a, kind);
     ca_core_status st = CA_CORE_RETRY;
     if (!flag || !atomic_load_explicit(flag, RLX)) { /* the lock orders it: see set_flag */
-        st = free_at(&a->core, x, p, kind == CA_SYNC_HINT);
+        st = free_at(&a->core, x, p, kind == CA_LOCK_HINT);
         if (st == CA_CORE_OK)
             note_chunks(a, kind, x, false);
     }
@@ -241,16 +236,11 @@ HOT ca_core_status free_as(ca_sync_arena *a, ca_sync_kind kind, void *p, _Atomic
     return st;
 }
 
-LAYER_OPS(none, CA_SYNC_NONE)
-LAYER_OPS(spin, CA_SYNC_SPIN)
-LAYER_OPS(ticket, CA_SYNC_TICKET)
-LAYER_OPS(mutex, CA_SYNC_MUTEX)
-LAYER_OPS(hint, CA_SYNC_HINT)
-
-void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status)
-{
-    BY_LAYER(a, alloc, size, align, 0, status);
-}
+LAYER_OPS(none, CA_LOCK_NONE)
+LAYER_OPS(spin, CA_LOCK_SPIN)
+LAYER_OPS(ticket, CA_LOCK_TICKET)
+LAYER_OPS(mutex, CA_LOCK_MUTEX)
+LAYER_OPS(hint, CA_LOCK_HINT)
 
 void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
                                ca_core_status *status)
@@ -345,7 +335,7 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     tally(a, &t);
     /* Cached blocks count as free (ca_core_scan_cached); the histogram
      * comes from the plain survey, where they count as used. */
-    ca_core_survey(&a->core, &u, s->free_run_classes, is_shared(a));
+    ca_core_survey(&a->core, &u, s->free_run_histogram, is_shared(a));
     if (a->caches)
         ca_core_scan_cached(&a->core, &u, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
@@ -354,15 +344,15 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
 
     s->chunk_size = ca_core_chunk_size(&a->core);
     s->chunks_total = a->core.nchunks;
-    s->chunks_used = u.used_chunks;
-    s->chunks_peak = peak > u.used_chunks ? peak : u.used_chunks;
+    s->chunks_used = u.chunks_used;
+    s->chunks_peak = peak > u.chunks_used ? peak : u.chunks_used;
     s->allocations = u.allocations;
-    s->bytes_requested = atomic_load_explicit(&t.requested, RLX);
+    s->bytes_requested = atomic_load_explicit(&t.bytes_requested, RLX);
     s->failures = atomic_load_explicit(&t.failures, RLX);
-    s->grows = atomic_load_explicit(&t.grows, RLX);
-    s->shrinks = atomic_load_explicit(&t.shrinks, RLX);
+    s->grows_in_place = atomic_load_explicit(&t.grows_in_place, RLX);
+    s->shrinks_in_place = atomic_load_explicit(&t.shrinks_in_place, RLX);
     s->free_runs = u.free_runs;
-    s->largest_free = u.largest_free;
+    s->largest_free_run = u.largest_free_run;
 }
 
 void ca_sync_arena_reset(ca_sync_arena *a)
@@ -411,9 +401,9 @@ size_t ca_sync_arena_alloc_batch(ca_sync_arena *a, size_t size, void **out, size
     /* The bytes asked for count once: the blocks beyond the first are
      * counted when a cache hands them out (cache/cache.c). */
     if (got > 1)
-        atomic_store_explicit(&x->tally.requested,
-                              atomic_load_explicit(&x->tally.requested, RLX) - (got - 1) * size,
-                              RLX);
+        atomic_store_explicit(
+            &x->tally.bytes_requested,
+            atomic_load_explicit(&x->tally.bytes_requested, RLX) - (got - 1) * size, RLX);
     /* A block beyond the first that found no room is no failure of the
      * caller's: it has its block. */
     if (got > 0 && *status == CA_CORE_NOMEM)
@@ -468,7 +458,7 @@ unsigned ca_sync_chunk_shift(size_t chunk_size)
 }
 
 typedef struct layout_arg {
-    ca_sync_kind kind;
+    ca_lock kind;
     size_t extra;
 } layout_arg;
 
@@ -480,7 +470,7 @@ static size_t layout_meta(size_t nchunks, const void *arg)
     return sync ? l->extra + sync : 0;
 }
 
-ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+ca_core_status ca_sync_layout(ca_lock kind, size_t extra, void *mem, size_t len,
                               unsigned shift, size_t *nchunks, void **meta, void **base)
 {
     layout_arg l = {kind, extra};

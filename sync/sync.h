@@ -7,12 +7,16 @@
  * Each operation enters the layer (takes the lock, or finds the calling
  * thread's context for "hint"), runs the core (exclusive under a lock,
  * shared under "hint"), keeps the peak, and leaves. Nothing here knows
- * names, errno or the error handler: api/ adds those.
+ * names, errno, the error handler or the default layer: api/ adds those. A
+ * layer is a ca_lock value (the public enumeration, api/chunkarena.h).
  *
  * Thread safety: alloc, free, resize, usable and stats may be called from
  * any thread at any time, except for a "none" arena, which is for one
- * thread at a time. init, fini, reset and check need the arena quiet (no
- * operation in flight); the caller guarantees it.
+ * thread at a time: "none" takes no lock at all (it needs no state and no
+ * code of its own), so two threads in one are a data race, which
+ * ThreadSanitizer reports. Its core runs in exclusive mode, as under a
+ * lock. init, fini, reset and check need the arena quiet (no operation in
+ * flight); the caller guarantees it.
  */
 #ifndef CA_SYNC_SYNC_H
 #define CA_SYNC_SYNC_H
@@ -20,31 +24,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* For the one enumeration of layers, ca_lock, and nothing else of the API:
+ * a layer is named by the value users pass, so no code maps one name to
+ * another. */
+#include "api/chunkarena.h"
 #include "core/core.h"
 #include "core/inspect.h"
 #include "sync/hint.h"
 #include "sync/mutex.h"
-#include "sync/none.h"
 #include "sync/spin.h"
 #include "sync/ticket.h"
 
-typedef enum ca_sync_kind {
-    CA_SYNC_NONE = 0,
-    CA_SYNC_SPIN,
-    CA_SYNC_TICKET,
-    CA_SYNC_MUTEX,
-    CA_SYNC_HINT
-} ca_sync_kind;
-
-#define CA_SYNC_KINDS 5
-
 typedef struct ca_sync_arena {
     ca_core core;
-    ca_sync_kind kind;
+    ca_lock kind; /* the layer, CA_LOCK_NONE .. CA_LOCK_HINT: never CA_LOCK_DEFAULT,
+                   * which names no layer (api/ resolves it to configure's
+                   * --with-lock before it sets an arena up) */
     /* The lock and the context it guards share a line: a locked operation
      * moves one cache line between threads, not two. */
     _Alignas(64) union {
-        ca_sync_none none;
         ca_sync_spin spin;
         ca_sync_ticket ticket;
         ca_sync_mutex mutex;
@@ -56,46 +54,41 @@ typedef struct ca_sync_arena {
                           * cached blocks as free (ca_core_scan_cached) */
 } ca_sync_arena;
 
-/* An arena's figures. */
+/* An arena's figures: each field as ca_stats' of the same name
+ * (api/chunkarena.h), which ca_api_stats_of copies one by one. */
 typedef struct ca_sync_stats {
-    size_t chunk_size;      /* bytes */
+    size_t chunk_size;       /* bytes */
     size_t chunks_total;
     size_t chunks_used;
-    size_t chunks_peak;     /* exact under a lock; under "hint", as published
-                             * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
-    size_t allocations;     /* live */
-    size_t bytes_requested; /* by successful allocations, ever */
-    size_t failures;        /* allocations that found no room */
-    size_t grows;           /* in-place growths */
-    size_t shrinks;         /* in-place shrinks */
+    size_t chunks_peak;      /* exact under a lock; under "hint", as published
+                              * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
+    size_t allocations;      /* live */
+    size_t bytes_requested;  /* by successful allocations, ever */
+    size_t largest_free_run; /* chunks in the longest free run */
     size_t free_runs;
-    size_t largest_free;    /* chunks in the longest free run */
-    size_t free_run_classes[CA_CORE_RUN_CLASSES]; /* free runs by size class
-                                                   * (core/inspect.h), same scan */
+    size_t failures;         /* allocations that found no room */
+    size_t grows_in_place;
+    size_t shrinks_in_place;
+    size_t free_run_histogram[CA_CORE_RUN_CLASSES]; /* free runs by size class
+                                                     * (core/inspect.h), same scan */
 } ca_sync_stats;
-
-/* The layer's name ("none", "spin", "ticket", "mutex", "hint"). */
-const char *ca_sync_kind_name(ca_sync_kind kind);
-
-/* The default layer (configure --with-lock). */
-ca_sync_kind ca_sync_default_kind(void);
 
 /* Metadata bytes an arena of nchunks chunks with this layer needs: the
  * core's, and the slots of "hint". 0 if nchunks is 0 or too large. */
-size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks);
+size_t ca_sync_meta_size(ca_lock kind, size_t nchunks);
 
-/* Set up the arena with layer `kind` (one of the five) (see ca_core_init
- * for the refusals; meta must hold ca_sync_meta_size bytes, 8-aligned). On
+/* Set up the arena with layer `kind`, CA_LOCK_NONE .. CA_LOCK_HINT (see
+ * ca_core_init for the refusals; meta must hold ca_sync_meta_size bytes, 8-aligned). On
  * a refusal nothing is set up. */
-ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
+ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, size_t nchunks,
                                   unsigned shift, void *meta, unsigned window);
 
 /* Release what the layer holds (the mutex, the live-list entry). */
 void ca_sync_arena_fini(ca_sync_arena *a);
 
-/* The core operations (core/core.h), through the layer. alloc never
- * returns CA_CORE_RETRY: the layer searches again. */
-void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, ca_core_status *status);
+/* The core operations (core/core.h), through the layer. alloc_room is
+ * ca_core_alloc_room (room 0: ca_core_alloc), and never returns
+ * CA_CORE_RETRY: the layer searches again. */
 void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
                                ca_core_status *status);
 ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);
@@ -168,7 +161,7 @@ unsigned ca_sync_chunk_shift(size_t chunk_size);
  * bytes of its own at the front, before the layer's bookkeeping
  * (ca_sync_meta_size): as many chunks of (1 << shift) bytes as fit after
  * both (ca_core_layout). *meta is mem. Statuses as ca_core_layout. */
-ca_core_status ca_sync_layout(ca_sync_kind kind, size_t extra, void *mem, size_t len,
+ca_core_status ca_sync_layout(ca_lock kind, size_t extra, void *mem, size_t len,
                               unsigned shift, size_t *nchunks, void **meta, void **base);
 
 /* Whether p lies in the arena's region (any byte of any chunk). O(1). */

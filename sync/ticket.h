@@ -39,7 +39,6 @@
 #define CA_SYNC_TICKET_H
 
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "sync/backoff.h"
@@ -54,8 +53,6 @@ typedef struct ca_sync_ticket {
     _Atomic uint64_t turn; /* the serving ticket << 1 | taken */
 } ca_sync_ticket;
 
-#define CA_SYNC_TICKET_INIT {0u, 0u}
-
 /* Tickets that may be out at once: the CPUs online (the first call asks). */
 unsigned ca_sync_ticket_admitted(void);
 
@@ -68,25 +65,6 @@ static inline void ca_sync_ticket_init(ca_sync_ticket *l)
 static inline uint32_t ca_sync_ticket_serving(uint64_t turn)
 {
     return (uint32_t)(turn >> 1);
-}
-
-static inline bool ca_sync_ticket_trylock(ca_sync_ticket *l)
-{
-    /* Only when nobody holds or waits: the turn is free and untaken, and
-     * the next ticket is the one it serves. */
-    uint64_t t = atomic_load_explicit(&l->turn, memory_order_relaxed);
-    uint32_t s = ca_sync_ticket_serving(t);
-    if (t & 1u)
-        return false;
-    uint32_t n = s;
-    if (!atomic_compare_exchange_strong_explicit(&l->next, &n, s + 1u, memory_order_relaxed,
-                                                 memory_order_relaxed))
-        return false;
-    /* Ticket s is ours and served: take the turn (it can only have been
-     * skipped meanwhile, if we were preempted right here). */
-    return atomic_compare_exchange_strong_explicit(&l->turn, &t, t | 1u,
-                                                   memory_order_acquire, /* pairs with unlock */
-                                                   memory_order_relaxed);
 }
 
 /* Take the lock (sync/ticket.c). Out of line, unlike the rest: it is

@@ -320,9 +320,9 @@ static void round_trip(ca_test_core *t, size_t lo, size_t len)
     ca_test_free(t, p);
     ca_core_usage u;
     ca_core_scan(&t->core, &u, false);
-    ck_assert_msg(u.used_chunks == 0 && u.free_runs == 1 && u.largest_free == t->nchunks,
+    ck_assert_msg(u.chunks_used == 0 && u.free_runs == 1 && u.largest_free_run == t->nchunks,
                   "after freeing run [%zu, +%zu): %zu chunks used, %zu free runs", lo, len,
-                  u.used_chunks, u.free_runs);
+                  u.chunks_used, u.free_runs);
     ca_test_core_empty(t);
 }
 
@@ -449,11 +449,11 @@ static void expect_usage(const ca_test_core *t, size_t used, size_t allocs, size
 {
     ca_core_usage u;
     ca_core_scan(&t->core, &u, false);
-    ck_assert_msg(u.used_chunks == used && u.allocations == allocs && u.free_runs == runs &&
-                      u.largest_free == largest,
+    ck_assert_msg(u.chunks_used == used && u.allocations == allocs && u.free_runs == runs &&
+                      u.largest_free_run == largest,
                   "%zu chunks: scan found %zu used, %zu allocations, %zu runs, largest %zu; "
                   "expected %zu, %zu, %zu, %zu",
-                  t->nchunks, u.used_chunks, u.allocations, u.free_runs, u.largest_free, used,
+                  t->nchunks, u.chunks_used, u.allocations, u.free_runs, u.largest_free_run, used,
                   allocs, runs, largest);
 }
 

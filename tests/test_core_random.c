@@ -288,7 +288,7 @@ static bool op_alloc(run *r, size_t size, size_t align)
     add_block(r, s, n);
     r->want.chunks += n;
     r->want.allocs++;
-    r->want.requested += size;
+    r->want.bytes_requested += size;
     verify(r);
     return true;
 }
@@ -410,11 +410,11 @@ static void op_resize(run *r)
     if (want_n > b->n) {
         ca_test_model_set(&r->m, b->s + b->n, want_n - b->n, b->id);
         r->want.chunks += want_n - b->n;
-        r->want.grows++;
+        r->want.grows_in_place++;
     } else if (want_n < b->n) {
         ca_test_model_set(&r->m, b->s + want_n, b->n - want_n, 0);
         r->want.chunks -= b->n - want_n;
-        r->want.shrinks++;
+        r->want.shrinks_in_place++;
     }
     b->n = want_n;
     verify(r);
@@ -441,10 +441,10 @@ static void expect_scan(run *r, size_t used, size_t runs, size_t largest)
 {
     ca_core_usage u;
     ca_core_scan(&r->t.core, &u, false);
-    EXPECT(r, u.used_chunks == used && u.allocations == r->nblocks && u.free_runs == runs &&
-                  u.largest_free == largest,
+    EXPECT(r, u.chunks_used == used && u.allocations == r->nblocks && u.free_runs == runs &&
+                  u.largest_free_run == largest,
            "scan: %zu used, %zu blocks, %zu runs, largest %zu; expected %zu, %zu, %zu, %zu",
-           u.used_chunks, u.allocations, u.free_runs, u.largest_free, used, r->nblocks, runs,
+           u.chunks_used, u.allocations, u.free_runs, u.largest_free_run, used, r->nblocks, runs,
            largest);
 }
 

@@ -651,12 +651,12 @@ START_TEST(core_survey_agrees_with_scan)
         size_t hist[CA_CORE_RUN_CLASSES], sum = 0;
         ca_core_scan(&t.core, &a, false);
         ca_core_survey(&t.core, &b, hist, step % 200 == 0);
-        ck_assert(a.used_chunks == b.used_chunks && a.allocations == b.allocations &&
-                  a.free_runs == b.free_runs && a.largest_free == b.largest_free);
+        ck_assert(a.chunks_used == b.chunks_used && a.allocations == b.allocations &&
+                  a.free_runs == b.free_runs && a.largest_free_run == b.largest_free_run);
         for (unsigned k = 0; k < CA_CORE_RUN_CLASSES; k++)
             sum += hist[k];
         ck_assert_uint_eq(sum, b.free_runs);
-        ck_assert(b.free_runs == 0 || hist[ca_core_run_class(b.largest_free)] > 0);
+        ck_assert(b.free_runs == 0 || hist[ca_core_run_class(b.largest_free_run)] > 0);
     }
     ca_test_core_fini(&t);
 }

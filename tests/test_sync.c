@@ -3,13 +3,13 @@
  * tests/test_sync.c — suite "sync": the sync layers' contract and the arena
  * that binds a layer to a core.
  *
- * Every layer offers init, lock, unlock, trylock and a static initializer:
- * a statically initialised lock is free, trylock takes a free lock and
- * refuses a held one, and lock gives mutual exclusion (threads add to a
- * plain counter under it, and no addition is lost; ThreadSanitizer builds
- * would also report the race). The ticket lock keeps that with more
- * threads than cores (its admission and skipping rules). Then the arena
- * (sync/sync.h): layer names, the default layer, metadata sizes, the peak
+ * Every lock offers init, lock and unlock: init gives a free lock, and lock
+ * gives mutual exclusion (threads add to a plain counter under it, and no
+ * addition is lost; ThreadSanitizer builds would also report the race).
+ * The ticket lock keeps that with more threads than cores (its admission
+ * and skipping rules). Then the arena (sync/sync.h): each locking layer
+ * keeps threads that allocate, stamp, check and free out of each other's
+ * blocks and leaves the core consistent; metadata sizes, the peak
  * (exact under a lock), reset (live figures to 0, history kept), and the
  * hint layer's per-thread slots: each thread a slot and a lane of its own,
  * lanes redrawn as threads come and go, slots given back at thread exit.
@@ -29,31 +29,17 @@
 
 /* One lock of each kind behind the same small interface, for the tests. */
 typedef struct any_lock {
-    ca_sync_kind kind;
+    ca_lock kind;
     ca_sync_spin spin;
     ca_sync_ticket ticket;
     ca_sync_mutex mutex;
 } any_lock;
 
-static bool try_lock(any_lock *l)
-{
-    switch (l->kind) {
-    case CA_SYNC_SPIN:
-        return ca_sync_spin_trylock(&l->spin);
-    case CA_SYNC_TICKET:
-        return ca_sync_ticket_trylock(&l->ticket);
-    case CA_SYNC_MUTEX:
-        return ca_sync_mutex_trylock(&l->mutex);
-    default:
-        return false;
-    }
-}
-
 static void lock(any_lock *l)
 {
-    if (l->kind == CA_SYNC_SPIN)
+    if (l->kind == CA_LOCK_SPIN)
         ca_sync_spin_lock(&l->spin);
-    else if (l->kind == CA_SYNC_TICKET)
+    else if (l->kind == CA_LOCK_TICKET)
         ca_sync_ticket_lock(&l->ticket);
     else
         ca_sync_mutex_lock(&l->mutex);
@@ -61,74 +47,31 @@ static void lock(any_lock *l)
 
 static void unlock(any_lock *l)
 {
-    if (l->kind == CA_SYNC_SPIN)
+    if (l->kind == CA_LOCK_SPIN)
         ca_sync_spin_unlock(&l->spin);
-    else if (l->kind == CA_SYNC_TICKET)
+    else if (l->kind == CA_LOCK_TICKET)
         ca_sync_ticket_unlock(&l->ticket);
     else
         ca_sync_mutex_unlock(&l->mutex);
 }
 
-static const ca_sync_kind locking[] = {CA_SYNC_SPIN, CA_SYNC_TICKET, CA_SYNC_MUTEX};
-
-/* Statically initialised locks (the contract's static initializers). */
-static any_lock statics = {CA_SYNC_NONE, CA_SYNC_SPIN_INIT, CA_SYNC_TICKET_INIT,
-                           CA_SYNC_MUTEX_INIT};
-static ca_sync_none static_none = CA_SYNC_NONE_INIT;
-static ca_sync_hint static_hint = CA_SYNC_HINT_INIT;
-
-START_TEST(static_initializers_give_free_locks)
-{
-    for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
-        statics.kind = locking[i];
-        ck_assert_msg(try_lock(&statics), "%s: a statically initialised lock is not free",
-                      ca_sync_kind_name(locking[i]));
-        ck_assert_msg(!try_lock(&statics), "%s: trylock took a held lock",
-                      ca_sync_kind_name(locking[i]));
-        unlock(&statics);
-        ck_assert_msg(try_lock(&statics), "%s: not free again after unlock",
-                      ca_sync_kind_name(locking[i]));
-        unlock(&statics);
-    }
-    /* none: every call succeeds and nothing is held. */
-    ca_sync_none_lock(&static_none);
-    ca_sync_none_lock(&static_none);
-    ca_sync_none_unlock(&static_none);
-    ca_sync_none_unlock(&static_none);
-    /* hint: a zeroed layer has no slots yet. */
-    ck_assert_msg(static_hint.slots == NULL && static_hint.generation == 0,
-                  "CA_SYNC_HINT_INIT is not a zeroed layer");
-}
-END_TEST
-
-START_TEST(init_gives_free_locks)
-{
-    any_lock l;
-    memset(&l, 0xA5, sizeof l); /* init must not depend on zeroed memory */
-    ca_sync_spin_init(&l.spin);
-    ca_sync_ticket_init(&l.ticket);
-    ca_sync_mutex_init(&l.mutex);
-    for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
-        l.kind = locking[i];
-        ck_assert_msg(try_lock(&l), "%s: init did not give a free lock",
-                      ca_sync_kind_name(locking[i]));
-        unlock(&l);
-    }
-    ca_sync_mutex_fini(&l.mutex);
-}
-END_TEST
+static const ca_lock locking[] = {CA_LOCK_SPIN, CA_LOCK_TICKET, CA_LOCK_MUTEX};
 
 typedef struct counting {
     any_lock *lock;
     unsigned long *counter; /* plain: only the lock protects it */
+    pthread_barrier_t *start; /* all threads at once, so that they contend */
 } counting;
 
 static void *count_up(void *arg)
 {
     counting *c = arg;
+    pthread_barrier_wait(c->start);
     for (unsigned i = 0; i < ROUNDS; i++) {
         lock(c->lock);
         unsigned long v = *c->counter;
+        for (volatile unsigned d = 0; d < 16; d++)
+            ; /* widen the window in which a second thread inside would lose an addition */
         *c->counter = v + 1;
         unlock(c->lock);
     }
@@ -136,24 +79,30 @@ static void *count_up(void *arg)
 }
 
 /* Mutual exclusion with more threads than cores: no addition is lost. For
- * the ticket lock this goes through admission and skipping. */
+ * the ticket lock this goes through admission and skipping. The locks are
+ * set up over garbage: init alone must give a free lock (one that init
+ * left held would stop every thread, and the test would time out). */
 START_TEST(locks_exclude_under_oversubscription)
 {
     for (size_t i = 0; i < sizeof locking / sizeof locking[0]; i++) {
         any_lock l;
+        memset(&l, 0xA5, sizeof l); /* init must not depend on zeroed memory */
         ca_sync_spin_init(&l.spin);
         ca_sync_ticket_init(&l.ticket);
         ca_sync_mutex_init(&l.mutex);
         l.kind = locking[i];
         unsigned long counter = 0;
-        counting c = {&l, &counter};
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, THREADS);
+        counting c = {&l, &counter, &start};
         pthread_t t[THREADS];
         for (int k = 0; k < THREADS; k++)
             ck_assert(pthread_create(&t[k], NULL, count_up, &c) == 0);
         for (int k = 0; k < THREADS; k++)
             pthread_join(t[k], NULL);
+        pthread_barrier_destroy(&start);
         ck_assert_msg(counter == (unsigned long)THREADS * ROUNDS,
-                      "%s: %lu additions of %lu survived", ca_sync_kind_name(locking[i]), counter,
+                      "%s: %lu additions of %lu survived", ca_lock_name(locking[i]), counter,
                       (unsigned long)THREADS * ROUNDS);
         ca_sync_mutex_fini(&l.mutex);
     }
@@ -164,7 +113,8 @@ END_TEST
  * a preempted thread would) is skipped, and the waiters behind it go on. */
 START_TEST(ticket_skips_a_turn_nobody_takes)
 {
-    ca_sync_ticket l = CA_SYNC_TICKET_INIT;
+    ca_sync_ticket l;
+    ca_sync_ticket_init(&l);
     /* Hand out ticket 0 without taking its turn: the lock is free, but
      * served to a ticket nobody will use. */
     atomic_store(&l.next, 1u);
@@ -174,7 +124,12 @@ START_TEST(ticket_skips_a_turn_nobody_takes)
                   "the lock did not move past the abandoned turn (serving %u, taken %u)",
                   ca_sync_ticket_serving(t), (unsigned)(t & 1u));
     ca_sync_ticket_unlock(&l);
-    ck_assert_msg(ca_sync_ticket_trylock(&l), "free after the skip and unlock");
+    /* Free after the skip and unlock: the next ticket is served at once. */
+    ca_sync_ticket_lock(&l);
+    t = atomic_load(&l.turn);
+    ck_assert_msg(ca_sync_ticket_serving(t) == 2u && (t & 1u) && atomic_load(&l.next) == 3u,
+                  "after the skip, ticket 2 was not served next (serving %u, taken %u)",
+                  ca_sync_ticket_serving(t), (unsigned)(t & 1u));
     ca_sync_ticket_unlock(&l);
 }
 END_TEST
@@ -190,16 +145,16 @@ typedef struct test_arena {
     void *meta;
 } test_arena;
 
-static void arena_open(test_arena *t, ca_sync_kind kind)
+static void arena_open(test_arena *t, ca_lock kind)
 {
     t->region = aligned_alloc(1u << SHIFT, (size_t)CHUNKS << SHIFT);
     size_t meta = ca_sync_meta_size(kind, CHUNKS);
-    ck_assert_msg(meta > 0, "no metadata size for %s", ca_sync_kind_name(kind));
+    ck_assert_msg(meta > 0, "no metadata size for %s", ca_lock_name(kind));
     t->meta = aligned_alloc(64, (meta + 63) & ~(size_t)63);
     ck_assert(t->region && t->meta);
     ck_assert_msg(ca_sync_arena_init(&t->a, kind, t->region, CHUNKS, SHIFT, t->meta, 4) ==
                       CA_CORE_OK,
-                  "init of a %s arena failed", ca_sync_kind_name(kind));
+                  "init of a %s arena failed", ca_lock_name(kind));
 }
 
 static void arena_close(test_arena *t)
@@ -211,22 +166,105 @@ static void arena_close(test_arena *t)
     free(t->meta);
 }
 
-START_TEST(kind_names_round_trip)
+/* Only "hint" needs more metadata than the core: its slots. */
+START_TEST(meta_sizes)
 {
-    static const char *const names[CA_SYNC_KINDS] = {"none", "spin", "ticket", "mutex", "hint"};
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++)
-        ck_assert_str_eq(ca_sync_kind_name((ca_sync_kind)k), names[k]);
-    ck_assert_msg((unsigned)ca_sync_default_kind() < CA_SYNC_KINDS, "the default is no layer");
-    /* Only "hint" needs slots in its metadata. */
-    for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
-        size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size((ca_sync_kind)k, CHUNKS);
-        if (k == CA_SYNC_HINT)
+    for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
+        size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size(k, CHUNKS);
+        if (k == CA_LOCK_HINT)
             ck_assert_msg(sync >= core + ca_sync_hint_meta_size(), "hint's slots not counted");
         else
             ck_assert_msg(sync == core, "%s needs more than the core's metadata",
-                          ca_sync_kind_name((ca_sync_kind)k));
+                          ca_lock_name(k));
     }
-    ck_assert(ca_sync_meta_size(CA_SYNC_SPIN, 0) == 0);
+    ck_assert(ca_sync_meta_size(CA_LOCK_SPIN, 0) == 0);
+}
+END_TEST
+
+/* Through the arena: threads allocate blocks, fill each with a byte of its
+ * own, check it is still there and free it. If a layer let two threads into
+ * the core at once, they would be handed overlapping blocks (a stamp
+ * overwritten), lose an update to the map (a free refused, or the check at
+ * the end failing), or leave chunks behind. The hint layer, lock-free, is
+ * held to the same. */
+#define STAMP_ROUNDS 20000u
+#define STAMP_HELD 8u /* blocks a thread holds at once */
+
+typedef struct stamping {
+    ca_sync_arena *a;
+    pthread_barrier_t *start; /* all threads at once, so that they contend */
+    unsigned id;
+    unsigned long bad;    /* stamps overwritten and frees refused */
+    unsigned long failed; /* allocations refused: the arena holds 8 times the most in use */
+} stamping;
+
+static bool stamp_intact(const unsigned char *p, size_t len, unsigned char mark)
+{
+    for (size_t j = 0; j < len; j++)
+        if (p[j] != mark)
+            return false;
+    return true;
+}
+
+static void *stamp_and_free(void *arg)
+{
+    stamping *w = arg;
+    unsigned char *held[STAMP_HELD] = {NULL};
+    size_t len[STAMP_HELD] = {0};
+    uint64_t rng = 0x9E3779B97F4A7C15u * (w->id + 1u);
+    pthread_barrier_wait(w->start);
+    for (unsigned i = 0; i < STAMP_ROUNDS + STAMP_HELD; i++) {
+        unsigned k = i % STAMP_HELD;
+        unsigned char mark = (unsigned char)(w->id * STAMP_HELD + k + 1u); /* unique */
+        if (held[k]) {
+            w->bad += !stamp_intact(held[k], len[k], mark);
+            w->bad += ca_sync_arena_free(w->a, held[k]) != CA_CORE_OK;
+            held[k] = NULL;
+        }
+        if (i >= STAMP_ROUNDS)
+            continue; /* the last lap only frees */
+        rng = rng * 6364136223846793005u + 1442695040888963407u;
+        len[k] = 1u + (size_t)(rng >> 33) % ((size_t)8 << SHIFT); /* 1 to 8 chunks */
+        ca_core_status st;
+        held[k] = ca_sync_arena_alloc_room(w->a, len[k], 0, 0, &st);
+        if (!held[k])
+            w->failed++;
+        else
+            memset(held[k], mark, len[k]);
+    }
+    return NULL;
+}
+
+START_TEST(arena_keeps_threads_out_of_each_others_blocks)
+{
+    static const ca_lock shared[] = {CA_LOCK_SPIN, CA_LOCK_TICKET, CA_LOCK_MUTEX, CA_LOCK_HINT};
+    _Static_assert(THREADS * STAMP_HELD * 8u * 8u <= CHUNKS, "room for 8 times the most in use");
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+        test_arena t;
+        arena_open(&t, shared[i]);
+        stamping w[THREADS];
+        pthread_t th[THREADS];
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, THREADS);
+        for (unsigned k = 0; k < THREADS; k++) {
+            w[k] = (stamping){&t.a, &start, k, 0, 0};
+            ck_assert(pthread_create(&th[k], NULL, stamp_and_free, &w[k]) == 0);
+        }
+        unsigned long bad = 0, failed = 0;
+        for (unsigned k = 0; k < THREADS; k++) {
+            pthread_join(th[k], NULL);
+            bad += w[k].bad;
+            failed += w[k].failed;
+        }
+        pthread_barrier_destroy(&start);
+        ca_sync_stats s;
+        ca_sync_arena_stats(&t.a, &s);
+        ck_assert_msg(bad == 0 && failed == 0 && s.chunks_used == 0 && s.allocations == 0,
+                      "%s: %lu stamps overwritten or frees refused, %lu allocations refused, "
+                      "%zu chunks in %zu allocations left", ca_lock_name(shared[i]), bad,
+                      failed, s.chunks_used, s.allocations);
+        arena_close(&t); /* ca_sync_arena_check */
+    }
 }
 END_TEST
 
@@ -235,15 +273,15 @@ END_TEST
 START_TEST(peak_and_reset)
 {
     test_arena t;
-    arena_open(&t, CA_SYNC_SPIN);
+    arena_open(&t, CA_LOCK_SPIN);
     ca_core_status st;
     void *p[10];
     for (int i = 0; i < 10; i++)
-        p[i] = ca_sync_arena_alloc(&t.a, 3u << SHIFT, 0, &st); /* 3 chunks each */
+        p[i] = ca_sync_arena_alloc_room(&t.a, 3u << SHIFT, 0, 0, &st); /* 3 chunks each */
     for (int i = 0; i < 10; i++)
         ck_assert(ca_sync_arena_free(&t.a, p[i]) == CA_CORE_OK);
-    ck_assert(ca_sync_arena_alloc(&t.a, (size_t)CHUNKS << (SHIFT + 1), 0, &st) == NULL);
-    void *q = ca_sync_arena_alloc(&t.a, 1, 0, &st);
+    ck_assert(ca_sync_arena_alloc_room(&t.a, (size_t)CHUNKS << (SHIFT + 1), 0, 0, &st) == NULL);
+    void *q = ca_sync_arena_alloc_room(&t.a, 1, 0, 0, &st);
     ca_sync_stats s;
     ca_sync_arena_stats(&t.a, &s);
     ck_assert_msg(s.chunks_peak == 30 && s.chunks_used == 1 && s.failures == 1,
@@ -276,7 +314,7 @@ static void *visit(void *arg)
 {
     hint_visit *v = arg;
     ca_core_status st;
-    v->block = ca_sync_arena_alloc(v->a, 64, 0, &st); /* claims a slot */
+    v->block = ca_sync_arena_alloc_room(v->a, 64, 0, 0, &st); /* claims a slot */
     ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
     v->lane_lo_alone = x->lane_lo;
     ca_sync_hint_unlock(&v->a->hint, x);
@@ -296,7 +334,7 @@ static void *visit(void *arg)
 START_TEST(hint_slots_and_lanes)
 {
     test_arena t;
-    arena_open(&t, CA_SYNC_HINT);
+    arena_open(&t, CA_LOCK_HINT);
     pthread_barrier_t both;
     pthread_barrier_init(&both, NULL, 2);
     hint_visit v[2] = {{&t.a, &both, 0, 0, 0, false, NULL}, {&t.a, &both, 0, 0, 0, false, NULL}};
@@ -336,14 +374,13 @@ static Suite *sync_suite(void)
     Suite *s = suite_create("sync");
     TCase *locks = tcase_create("locks");
     tcase_set_timeout(locks, TIMEOUT);
-    tcase_add_test(locks, static_initializers_give_free_locks);
-    tcase_add_test(locks, init_gives_free_locks);
     tcase_add_test(locks, locks_exclude_under_oversubscription);
     tcase_add_test(locks, ticket_skips_a_turn_nobody_takes);
     suite_add_tcase(s, locks);
     TCase *arena = tcase_create("arena");
     tcase_set_timeout(arena, TIMEOUT);
-    tcase_add_test(arena, kind_names_round_trip);
+    tcase_add_test(arena, arena_keeps_threads_out_of_each_others_blocks);
+    tcase_add_test(arena, meta_sizes);
     tcase_add_test(arena, peak_and_reset);
     tcase_add_test(arena, hint_slots_and_lanes);
     suite_add_tcase(s, arena);

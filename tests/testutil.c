@@ -142,10 +142,10 @@ void ca_test_counts_of(const ca_core_tally *tally, ca_test_counts *out)
 {
     out->chunks = atomic_load_explicit(&tally->chunks, memory_order_relaxed);
     out->allocs = atomic_load_explicit(&tally->allocs, memory_order_relaxed);
-    out->requested = atomic_load_explicit(&tally->requested, memory_order_relaxed);
+    out->bytes_requested = atomic_load_explicit(&tally->bytes_requested, memory_order_relaxed);
     out->failures = atomic_load_explicit(&tally->failures, memory_order_relaxed);
-    out->grows = atomic_load_explicit(&tally->grows, memory_order_relaxed);
-    out->shrinks = atomic_load_explicit(&tally->shrinks, memory_order_relaxed);
+    out->grows_in_place = atomic_load_explicit(&tally->grows_in_place, memory_order_relaxed);
+    out->shrinks_in_place = atomic_load_explicit(&tally->shrinks_in_place, memory_order_relaxed);
 }
 
 const char *ca_test_counts_diff(const ca_test_counts *want, const ca_test_counts *got)
@@ -154,14 +154,14 @@ const char *ca_test_counts_diff(const ca_test_counts *want, const ca_test_counts
         return "chunks";
     if (want->allocs != got->allocs)
         return "allocs";
-    if (want->requested != got->requested)
-        return "requested";
+    if (want->bytes_requested != got->bytes_requested)
+        return "bytes_requested";
     if (want->failures != got->failures)
         return "failures";
-    if (want->grows != got->grows)
-        return "grows";
-    if (want->shrinks != got->shrinks)
-        return "shrinks";
+    if (want->grows_in_place != got->grows_in_place)
+        return "grows_in_place";
+    if (want->shrinks_in_place != got->shrinks_in_place)
+        return "shrinks_in_place";
     return NULL;
 }
 
@@ -206,8 +206,8 @@ const char *ca_test_snapshot_diff(const ca_test_snapshot *s, const ca_test_core 
         return "a counter of the context differs";
     ca_core_usage u;
     ca_core_scan(&t->core, &u, false);
-    if (u.used_chunks != s->usage.used_chunks || u.allocations != s->usage.allocations ||
-        u.free_runs != s->usage.free_runs || u.largest_free != s->usage.largest_free)
+    if (u.chunks_used != s->usage.chunks_used || u.allocations != s->usage.allocations ||
+        u.free_runs != s->usage.free_runs || u.largest_free_run != s->usage.largest_free_run)
         return "what a scan finds differs";
     return NULL;
 }

@@ -66,9 +66,10 @@ void ca_test_alloc_nomem(ca_test_core *t, size_t size, size_t align);
  * runs that are to be holes. */
 void ca_test_core_carve(ca_test_core *t, const size_t *lens, size_t count, void **out);
 
-/* The counters of a tally as plain numbers, to compare with expectations. */
+/* The counters of a tally as plain numbers, to compare with expectations
+ * (the tally's field names). */
 typedef struct ca_test_counts {
-    size_t chunks, allocs, requested, failures, grows, shrinks;
+    size_t chunks, allocs, bytes_requested, failures, grows_in_place, shrinks_in_place;
 } ca_test_counts;
 
 void ca_test_counts_of(const ca_core_tally *tally, ca_test_counts *out);

@@ -91,21 +91,10 @@ void *aligned_block(size_t align, size_t len)
     return p;
 }
 
-/* The layer configure made the default (--with-lock), as a ca_lock. */
-ca_lock configured_default(void)
-{
-    for (unsigned i = 0; i < NLAYERS; i++)
-        if (strcmp(ca_lock_name(layers[i]), ca_sync_kind_name(CA_SYNC_DEFAULT)) == 0)
-            return layers[i];
-    ck_abort_msg("configure's default layer \"%s\" has no ca_lock",
-                 ca_sync_kind_name(CA_SYNC_DEFAULT));
-    return CA_LOCK_DEFAULT;
-}
-
-/* What CA_LOCK_x resolves to. */
+/* What CA_LOCK_x resolves to: CA_LOCK_DEFAULT, to configure's --with-lock. */
 ca_lock resolved(ca_lock lock)
 {
-    return lock == CA_LOCK_DEFAULT ? configured_default() : lock;
+    return lock == CA_LOCK_DEFAULT ? CA_SYNC_DEFAULT : lock;
 }
 
 size_t registered(void)

@@ -42,8 +42,8 @@
 
 #include "api/chunkarena.h"
 /* Internal, for TCase "meta" only: ca_sync_meta_size is the very figure a
- * static arena's set-up compares its CA_PRIVATE_META_BOUND buffer with, and
- * CA_SYNC_DEFAULT is configure's --with-lock. */
+ * static arena's set-up compares its CA_PRIVATE_META_BOUND buffer with.
+ * (CA_SYNC_DEFAULT, configure's --with-lock, comes from config.h.) */
 #include "sync/sync.h"
 
 #define TIMEOUT 60
@@ -110,9 +110,7 @@ size_t round_up(size_t x, size_t to);
 size_t chunks_for(size_t size, size_t chunk_size);
 /* A heap block of len bytes aligned to `align` (freed with free()). */
 void *aligned_block(size_t align, size_t len);
-/* The layer configure made the default (--with-lock), as a ca_lock. */
-ca_lock configured_default(void);
-/* What CA_LOCK_x resolves to. */
+/* What CA_LOCK_x resolves to: CA_LOCK_DEFAULT, to configure's --with-lock. */
 ca_lock resolved(ca_lock lock);
 size_t registered(void);
 void fill_pattern(void *p, size_t len, unsigned seed);

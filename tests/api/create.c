@@ -265,10 +265,10 @@ START_TEST(create_edges_accepted)
         a = ca_arena_create("defaults", mem, len, defaults[i]);
         ck_assert_msg(a != NULL, "%s config refused: %s", i ? "zero" : "NULL", strerror(errno));
         ca_stats s = stats_of(a);
-        ck_assert_msg(s.chunk_size == CA_DEFAULT_CHUNK_SIZE && s.lock == configured_default(),
+        ck_assert_msg(s.chunk_size == CA_DEFAULT_CHUNK_SIZE && s.lock == resolved(CA_LOCK_DEFAULT),
                       "defaults: chunk %zu, layer %s; expected %d, %s", s.chunk_size,
                       ca_lock_name(s.lock), CA_DEFAULT_CHUNK_SIZE,
-                      ca_lock_name(configured_default()));
+                      ca_lock_name(resolved(CA_LOCK_DEFAULT)));
         ck_assert_int_eq(ca_arena_destroy(a), 0);
     }
 

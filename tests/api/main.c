@@ -29,7 +29,7 @@ int main(void)
 {
     printf("api: registry lookups %s; default layer %s\n",
            CA_HAVE_URCU ? "under RCU (liburcu-bp)" : "under a read lock",
-           ca_sync_kind_name(CA_SYNC_DEFAULT));
+           ca_lock_name(CA_SYNC_DEFAULT));
     fflush(stdout);
     SRunner *sr = srunner_create(api_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -88,12 +88,7 @@ END_TEST
 static void check_bound(size_t n, size_t *room)
 {
     for (unsigned k = 0; k < NLAYERS; k++) {
-        ca_sync_kind kind = CA_SYNC_KINDS;
-        for (unsigned i = 0; i < CA_SYNC_KINDS; i++) /* the layer of that name */
-            if (strcmp(ca_sync_kind_name((ca_sync_kind)i), ca_lock_name(layers[k])) == 0)
-                kind = (ca_sync_kind)i;
-        ck_assert(kind != CA_SYNC_KINDS);
-        size_t need = ca_sync_meta_size(kind, n);
+        size_t need = ca_sync_meta_size(layers[k], n);
         ck_assert_msg(need > 0 && need <= CA_PRIVATE_META_BOUND(n),
                       "%zu chunks under %s need %zu bytes of bookkeeping; "
                       "CA_PRIVATE_META_BOUND gives %zu",

@@ -270,7 +270,7 @@ START_TEST(alloc_full_arena)
     void *again = ca_test_alloc(&t, 1, 0);
     ck_assert_msg(again == p[37], "the freed chunk 37 was not handed out again: chunk %zu",
                   ca_test_chunk_of(&t, again));
-    want.requested++;
+    want.bytes_requested++;
     expect_counts(&t, &want, "after a free and a new allocation");
     for (size_t i = 0; i < 100; i++)
         ca_test_free(&t, p[i]);

@@ -72,12 +72,13 @@ void expect_usage(const ca_test_core *t, const ca_core_usage *want, const char *
 {
     ca_core_usage u;
     ca_core_scan(&t->core, &u, false);
-    ck_assert_msg(u.used_chunks == want->used_chunks && u.allocations == want->allocations &&
-                      u.free_runs == want->free_runs && u.largest_free == want->largest_free,
+    ck_assert_msg(u.chunks_used == want->chunks_used && u.allocations == want->allocations &&
+                      u.free_runs == want->free_runs &&
+                      u.largest_free_run == want->largest_free_run,
                   "%s: scan found %zu used, %zu allocations, %zu free runs, largest %zu; "
                   "expected %zu, %zu, %zu, %zu",
-                  when, u.used_chunks, u.allocations, u.free_runs, u.largest_free,
-                  want->used_chunks, want->allocations, want->free_runs, want->largest_free);
+                  when, u.chunks_used, u.allocations, u.free_runs, u.largest_free_run,
+                  want->chunks_used, want->allocations, want->free_runs, want->largest_free_run);
 }
 
 void expect_empty(const ca_test_core *t, const char *when)

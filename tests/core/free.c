@@ -139,8 +139,8 @@ START_TEST(resize_grows_in_place)
     resize_ok(&t, p, 40 * cs);
     resize_ok(&t, p, 64 * cs);
     want.chunks = 64;
-    want.grows = 3;
-    want.requested += 1;
+    want.grows_in_place = 3;
+    want.bytes_requested += 1;
     expect_counts(&t, &want, "after growing to the whole region");
     ca_test_free(&t, p);
     ca_test_core_fini(&t);

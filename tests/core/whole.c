@@ -19,7 +19,7 @@ START_TEST(counters_follow_operations)
     ca_test_counts want = {1, 1, 10, 0, 0, 0};
     expect_counts(&t, &want, "alloc 10 bytes");
     void *b = ca_test_alloc(&t, 3 * cs + 1, 0);
-    want.chunks += 4, want.allocs++, want.requested += 3 * cs + 1;
+    want.chunks += 4, want.allocs++, want.bytes_requested += 3 * cs + 1;
     expect_counts(&t, &want, "alloc 3 chunks + 1 byte");
     void *c = ca_test_alloc(&t, 0, 0);
     want.chunks++, want.allocs++;
@@ -28,10 +28,10 @@ START_TEST(counters_follow_operations)
     want.chunks--, want.allocs--;
     expect_counts(&t, &want, "free of a one-chunk block");
     resize_ok(&t, c, 6 * cs);
-    want.chunks += 5, want.grows++;
+    want.chunks += 5, want.grows_in_place++;
     expect_counts(&t, &want, "grow 1 -> 6 chunks");
     resize_ok(&t, b, cs);
-    want.chunks -= 3, want.shrinks++;
+    want.chunks -= 3, want.shrinks_in_place++;
     expect_counts(&t, &want, "shrink 4 -> 1 chunk");
     expect_nomem_unchanged(&t, 65 * cs, 0);
     want.failures++;
@@ -161,13 +161,13 @@ static void scan_case(size_t n, const size_t *lens, size_t count, unsigned holes
         if (is_free) {
             run += len;
         } else {
-            want.used_chunks += len;
+            want.chunks_used += len;
             want.allocations++;
         }
         bool run_ends = !is_free || i == count;
         if (run_ends && run > 0) {
             want.free_runs++;
-            want.largest_free = run > want.largest_free ? run : want.largest_free;
+            want.largest_free_run = run > want.largest_free_run ? run : want.largest_free_run;
             run = 0;
         }
         at += len;
