@@ -51,7 +51,7 @@ typedef struct ca_sync_arena {
     } lock;
     ca_core_ctx ctx;     /* the context of the locking layers */
     _Atomic size_t peak; /* most chunks in use at once (see ca_sync_stats) */
-    ca_sync_hint hint;   /* the "hint" layer's slots (its hot word on a line of its own) */
+    ca_sync_hint hint;   /* the "hint" layer (its per-thread records live outside) */
     bool caches;         /* per-thread caches in front (cache/cache.h): stats count
                           * cached blocks as free (ca_core_scan_cached) */
 } ca_sync_arena;
@@ -62,7 +62,7 @@ typedef struct ca_sync_stats {
     size_t chunks_total;
     size_t chunks_used;
     size_t chunks_peak;     /* exact under a lock; under "hint", as published
-                             * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
+                             * (within max(16, chunks / 256) per context) */
     size_t allocations;     /* live */
     size_t bytes_requested; /* by successful allocations, ever */
     size_t failures;        /* allocations that found no room */
@@ -81,7 +81,8 @@ const char *ca_sync_kind_name(ca_sync_kind kind);
 ca_sync_kind ca_sync_default_kind(void);
 
 /* Metadata bytes an arena of nchunks chunks with this layer needs: the
- * core's, and the slots of "hint". 0 if nchunks is 0 or too large. */
+ * core's (no layer keeps per-thread state in the arena). 0 if nchunks is 0
+ * or too large. */
 size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks);
 
 /* Set up the arena with layer `kind` (one of the five) (see ca_core_init
@@ -90,7 +91,8 @@ size_t ca_sync_meta_size(ca_sync_kind kind, size_t nchunks);
 ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_sync_kind kind, void *base, size_t nchunks,
                                   unsigned shift, void *meta, unsigned window);
 
-/* Release what the layer holds (the mutex, the live-list entry). */
+/* Release what the layer holds (the mutex; the live-list entry and the
+ * per-thread records of "hint"). */
 void ca_sync_arena_fini(ca_sync_arena *a);
 
 /* The core operations (core/core.h), through the layer. alloc never

@@ -11,8 +11,8 @@
  * threads than cores (its admission and skipping rules). Then the arena
  * (sync/sync.h): layer names, the default layer, metadata sizes, the peak
  * (exact under a lock), reset (live figures to 0, history kept), and the
- * hint layer's per-thread slots: each thread a slot and a lane of its own,
- * lanes redrawn as threads come and go, slots given back at thread exit.
+ * hint layer's per-thread records: each thread a record and a lane of its own,
+ * lanes redrawn as threads come and go, records parked at thread exit.
  */
 #include <check.h>
 #include <pthread.h>
@@ -95,8 +95,8 @@ START_TEST(static_initializers_give_free_locks)
     ca_sync_none_lock(&static_none);
     ca_sync_none_unlock(&static_none);
     ca_sync_none_unlock(&static_none);
-    /* hint: a zeroed layer has no slots yet. */
-    ck_assert_msg(static_hint.slots == NULL && static_hint.generation == 0,
+    /* hint: a zeroed layer has no records yet. */
+    ck_assert_msg(static_hint.owner.recs == NULL && static_hint.owner.generation == 0,
                   "CA_SYNC_HINT_INIT is not a zeroed layer");
 }
 END_TEST
@@ -217,14 +217,11 @@ START_TEST(kind_names_round_trip)
     for (unsigned k = 0; k < CA_SYNC_KINDS; k++)
         ck_assert_str_eq(ca_sync_kind_name((ca_sync_kind)k), names[k]);
     ck_assert_msg((unsigned)ca_sync_default_kind() < CA_SYNC_KINDS, "the default is no layer");
-    /* Only "hint" needs slots in its metadata. */
+    /* No layer keeps per-thread state in the arena's metadata. */
     for (unsigned k = 0; k < CA_SYNC_KINDS; k++) {
         size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size((ca_sync_kind)k, CHUNKS);
-        if (k == CA_SYNC_HINT)
-            ck_assert_msg(sync >= core + ca_sync_hint_meta_size(), "hint's slots not counted");
-        else
-            ck_assert_msg(sync == core, "%s needs more than the core's metadata",
-                          ca_sync_kind_name((ca_sync_kind)k));
+        ck_assert_msg(sync == core, "%s needs more than the core's metadata",
+                      ca_sync_kind_name((ca_sync_kind)k));
     }
     ck_assert(ca_sync_meta_size(CA_SYNC_SPIN, 0) == 0);
 }
@@ -263,7 +260,7 @@ START_TEST(peak_and_reset)
 }
 END_TEST
 
-/* The hint layer: each thread gets a slot of its own and a lane of its own. */
+/* The hint layer: each thread gets a record of its own and a lane of its own. */
 typedef struct hint_visit {
     ca_sync_arena *a;
     pthread_barrier_t *both; /* held by both threads while they look */
@@ -276,16 +273,16 @@ static void *visit(void *arg)
 {
     hint_visit *v = arg;
     ca_core_status st;
-    v->block = ca_sync_arena_alloc(v->a, 64, 0, &st); /* claims a slot */
+    v->block = ca_sync_arena_alloc(v->a, 64, 0, &st); /* makes a record */
     ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
     v->lane_lo_alone = x->lane_lo;
     ca_sync_hint_unlock(&v->a->hint, x);
-    /* lock again: the same context, the thread's own slot. */
+    /* lock again: the same context, the thread's own record. */
     ca_core_ctx *y = ca_sync_hint_lock(&v->a->hint);
     v->same_again = y == x;
     ca_sync_hint_unlock(&v->a->hint, y);
     pthread_barrier_wait(v->both);
-    x = ca_sync_hint_lock(&v->a->hint); /* both slots active now: lanes redrawn */
+    x = ca_sync_hint_lock(&v->a->hint); /* both lanes active now: redrawn */
     v->lane_lo = x->lane_lo;
     v->lane_len = x->lane_len;
     ca_sync_hint_unlock(&v->a->hint, x);
@@ -293,7 +290,7 @@ static void *visit(void *arg)
     return NULL;
 }
 
-START_TEST(hint_slots_and_lanes)
+START_TEST(hint_records_and_lanes)
 {
     test_arena t;
     arena_open(&t, CA_SYNC_HINT);
@@ -308,25 +305,24 @@ START_TEST(hint_slots_and_lanes)
     pthread_barrier_destroy(&both);
 
     ck_assert_msg(v[0].same_again && v[1].same_again,
-                  "a second lock did not give the thread's own slot context");
+                  "a second lock did not give the thread's own record's context");
     ck_assert_msg(v[0].lane_lo != v[1].lane_lo, "two threads got the same lane start (%zu)",
                   v[0].lane_lo);
     ck_assert_msg(v[0].lane_len > 0 && v[1].lane_len > 0 &&
                       v[0].lane_len + v[1].lane_len == CHUNKS,
                   "two lanes should share the arena: %zu + %zu chunks", v[0].lane_len,
                   v[1].lane_len);
-    /* Both threads have exited: their slots are given back (checked before
-     * this thread touches the arena, which would claim a slot for it). */
-    ck_assert_msg(atomic_load(&t.a.hint.active) == 0u, "slots still active after thread exit: %#x",
+    /* Both threads have exited: their lanes are given back and their
+     * records parked (checked before this thread touches the arena, which
+     * would adopt one). */
+    ck_assert_msg(atomic_load(&t.a.hint.active) == 0u, "lanes still active after thread exit: %#x",
                   atomic_load(&t.a.hint.active));
-    unsigned owned = 0;
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-        owned += atomic_load(&t.a.hint.slots[i].owner);
-    ck_assert_msg(owned == 0, "%u slots still owned after thread exit", owned);
-    /* Blocks of exited threads are freed through this thread's own slot. */
+    ck_assert_msg(t.a.hint.owner.parked == 2, "%zu records parked after two threads exited",
+                  t.a.hint.owner.parked);
+    /* Blocks of exited threads are freed through this thread's own record. */
     for (int i = 0; i < 2; i++)
         ck_assert_msg(ca_sync_arena_free(&t.a, v[i].block) == CA_CORE_OK, "free of a block");
-    ck_assert_msg(atomic_load(&t.a.hint.active) != 0u, "this thread has no slot after using it");
+    ck_assert_msg(atomic_load(&t.a.hint.active) != 0u, "this thread has no lane after using it");
     arena_close(&t);
 }
 END_TEST
@@ -345,7 +341,7 @@ static Suite *sync_suite(void)
     tcase_set_timeout(arena, TIMEOUT);
     tcase_add_test(arena, kind_names_round_trip);
     tcase_add_test(arena, peak_and_reset);
-    tcase_add_test(arena, hint_slots_and_lanes);
+    tcase_add_test(arena, hint_records_and_lanes);
     suite_add_tcase(s, arena);
     return s;
 }
