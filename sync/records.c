@@ -35,13 +35,19 @@ static void pages_free(void *p, size_t bytes)
         (void)munmap(p, bytes);
 }
 
-/* Whether o is live with this generation. Caller holds the mutex. */
-static bool is_live(const ca_sync_registry *g, const ca_sync_owner *o, uint64_t generation)
+/* Where o is linked in the live list (the link that points to it), or NULL
+ * if o is not live with this generation. Caller holds the mutex. */
+static ca_sync_owner **live_link(ca_sync_registry *g, const ca_sync_owner *o, uint64_t generation)
 {
-    for (const ca_sync_owner *p = g->live; p; p = p->live_next)
-        if (p == o)
-            return p->generation == generation;
-    return false;
+    for (ca_sync_owner **at = &g->live; *at; at = &(*at)->live_next)
+        if (*at == o)
+            return o->generation == generation ? at : NULL;
+    return NULL;
+}
+
+static bool is_live(ca_sync_registry *g, const ca_sync_owner *o, uint64_t generation)
+{
+    return live_link(g, o, generation) != NULL;
 }
 
 void ca_sync_owner_init(ca_sync_registry *g, ca_sync_owner *o)
@@ -51,10 +57,7 @@ void ca_sync_owner_init(ca_sync_registry *g, ca_sync_owner *o)
     o->recs = NULL;
     o->parked = 0;
     pthread_mutex_lock(&g->mutex);
-    o->live_prev = NULL;
     o->live_next = g->live;
-    if (g->live)
-        g->live->live_prev = o;
     g->live = o;
     pthread_mutex_unlock(&g->mutex);
 }
@@ -91,14 +94,10 @@ void ca_sync_owner_fini(ca_sync_registry *g, ca_sync_owner *o)
 {
     ca_sync_rec *dead = NULL;
     pthread_mutex_lock(&g->mutex);
-    if (is_live(g, o, o->generation)) { /* a second fini must not touch the lists */
-        if (o->live_prev)
-            o->live_prev->live_next = o->live_next;
-        else
-            g->live = o->live_next;
-        if (o->live_next)
-            o->live_next->live_prev = o->live_prev;
-        o->live_prev = o->live_next = NULL;
+    ca_sync_owner **at = live_link(g, o, o->generation);
+    if (at) { /* a second fini must not touch the lists */
+        *at = o->live_next;
+        o->live_next = NULL;
         /* The threads' entries for o are stale now: never followed again. */
         for (ca_sync_rec *r = o->recs, *next; r; r = next) {
             next = r->next;

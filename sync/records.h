@@ -62,7 +62,9 @@ typedef struct ca_sync_owner {
     /* Under the registry's mutex: */
     ca_sync_rec *recs; /* every record, its thread running or parked */
     size_t parked;     /* how many of recs are parked */
-    struct ca_sync_owner *live_prev, *live_next;
+    struct ca_sync_owner *live_next; /* singly linked: fini walks the list
+                                      * anyway (is_live), and the owner sits
+                                      * in every arena object */
 } ca_sync_owner;
 
 typedef struct ca_sync_entry {
