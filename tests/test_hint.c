@@ -235,6 +235,22 @@ START_TEST(exit_then_destroy)
 }
 END_TEST
 
+/* A stepping worker in a new arena t, at its first step (a record and 2
+ * blocks); then t is reset, destroyed and its object poisoned, the worker
+ * alive. */
+static void destroy_under_worker(test_arena *t, worker *w, pthread_barrier_t *step, pthread_t *th)
+{
+    arena_open(t);
+    pthread_barrier_init(step, NULL, 2);
+    *w = (worker){&t->a, step, 2, {0}, false};
+    ck_assert(pthread_create(th, NULL, work, w) == 0);
+    pthread_barrier_wait(step);
+    ck_assert_uint_eq(contexts(&t->a), 2);
+    ca_sync_arena_reset(&t->a);
+    ca_sync_arena_fini(&t->a);
+    memset(&t->a, 0xA5, sizeof t->a);
+}
+
 /* An arena is destroyed while a thread that used it runs (its memory then
  * poisoned); the thread goes on in another arena, then exits. Its exit
  * must not touch the destroyed arena (the poison stays), and counts off
@@ -242,18 +258,11 @@ END_TEST
 START_TEST(destroy_then_exit)
 {
     test_arena t, u;
-    arena_open(&t);
+    worker w;
     pthread_barrier_t step;
-    pthread_barrier_init(&step, NULL, 2);
-    worker w = {&t.a, &step, 2, {0}, false};
     pthread_t th;
-    ck_assert(pthread_create(&th, NULL, work, &w) == 0);
-    pthread_barrier_wait(&step); /* the thread has its record and 2 blocks */
-    ck_assert_uint_eq(contexts(&t.a), 2);
-    ca_sync_arena_reset(&t.a);
-    ca_sync_arena_fini(&t.a); /* destroyed, the thread alive */
+    destroy_under_worker(&t, &w, &step, &th);
     static unsigned char poison[sizeof t.a];
-    memset(&t.a, 0xA5, sizeof t.a);
     memset(poison, 0xA5, sizeof poison);
     arena_open(&u);
     w.a = &u.a;
@@ -281,16 +290,10 @@ END_TEST
 START_TEST(destroy_and_remake_at_same_address)
 {
     test_arena t;
-    arena_open(&t);
+    worker w;
     pthread_barrier_t step;
-    pthread_barrier_init(&step, NULL, 2);
-    worker w = {&t.a, &step, 2, {0}, false};
     pthread_t th;
-    ck_assert(pthread_create(&th, NULL, work, &w) == 0);
-    pthread_barrier_wait(&step);
-    ca_sync_arena_reset(&t.a);
-    ca_sync_arena_fini(&t.a);
-    memset(&t.a, 0xA5, sizeof t.a);
+    destroy_under_worker(&t, &w, &step, &th);
     ck_assert(ca_sync_arena_init(&t.a, CA_SYNC_HINT, t.region, CHUNKS, SHIFT, t.meta, 4) ==
               CA_CORE_OK);
     ck_assert_uint_eq(contexts(&t.a), 1); /* only the overflow context */
