@@ -19,8 +19,7 @@
 #include <string.h>
 
 /* The bytes of bookkeeping before the chunks, in this order: the arena
- * object (64-aligned), the sync arena's metadata (core map and summaries,
- * the hint slots). */
+ * object (64-aligned), the sync arena's metadata (core map and summaries). */
 #define OBJECT_ROOM ((sizeof(struct ca_arena) + 63u) & ~(size_t)63u)
 
 const char *ca_lock_name(ca_lock lock)

@@ -12,11 +12,10 @@
  *   CA_LOCK_TICKET  FIFO ticket lock; fair, but slow when threads outnumber cores
  *   CA_LOCK_MUTEX   pthread mutex: waiters sleep in the kernel
  *   CA_LOCK_HINT    lock-free: compare-and-swap claims, per-thread next-fit cursors.
- *                   Its limits today: 32 threads per arena get a slot (a
- *                   next-fit cursor and counters) of their own, more share one
- *                   overflow slot; a thread keeps its slots in up to 8 arenas
- *                   at once (more make it give one up and claim again); each
- *                   arena needs about 4 KiB more bookkeeping (the slots)
+ *                   Each thread gets a record (a next-fit cursor, a lane and
+ *                   counters: 128 bytes, from pages outside the arena) on
+ *                   its first use of an arena, kept for the next thread when
+ *                   it exits; any number of threads and arenas
  *   CA_LOCK_DEFAULT the layer chosen by ./configure --with-lock (hint unless changed)
  *
  * The bookkeeping is a bitmap of chunks kept outside the region, so a buffer
@@ -312,10 +311,9 @@ typedef void (*ca_fault_handler)(const ca_fault_report *report);
 
 /* Bytes of bookkeeping an arena of nchunks chunks needs with this config,
  * for a separate metadata buffer (ca_config.meta). Counts the arena object,
- * the chunk map and its summaries, and the per-thread slots of
- * CA_LOCK_HINT. 0 (errno EINVAL) for 0 chunks or more than 2^40, a chunk
- * size that is not a power of two from 16 to 2^30 (1 GiB), a lock or
- * fit_window out of range. O(1). */
+ * the chunk map and its summaries (the same under every layer). 0 (errno
+ * EINVAL) for 0 chunks or more than 2^40, a chunk size that is not a power
+ * of two from 16 to 2^30 (1 GiB), a lock or fit_window out of range. O(1). */
 CA_API size_t ca_arena_meta_size(size_t nchunks, const ca_config *config);
 
 /*
@@ -596,8 +594,10 @@ CA_API int ca_version(void);
 /* An upper bound, in bytes, on the bookkeeping of nchunks chunks under any
  * layer: 2 bits a chunk of map, 1 bit a chunk for over-aligned starts, 1
  * bit a chunk for blocks held in per-thread caches, 1 byte per 32 chunks
- * of the search's index, summaries, and 8 KiB of per-thread slots and
- * alignment. The library checks at set-up that the real need fits. */
+ * of the search's index, summaries, and 8 KiB of room for alignment
+ * (generous: it once held the hint layer's per-thread slots, which now
+ * live outside the arena). The library checks at set-up that the real
+ * need fits. */
 #define CA_PRIVATE_META_BOUND(n) \
     ((size_t)(n) / 4u + (size_t)(n) / 4u + (size_t)(n) / 32u + (size_t)(n) / 64u + 8192u + 128u)
 

@@ -7,30 +7,23 @@
  * read and written by no one else except reset, drain_all and fini (the
  * arena quiet: the program orders them with the owner's operations) and
  * the owner's own exit hook. Its figures are relaxed atomics with one
- * writer at a time, read by stats. The process-wide mutex `live_mutex`
- * guards the live list and every cache's list of records; it is taken at a
- * thread's first use of an arena, at thread exit, and by stats, reset,
- * drain_all, init and fini, never on the hot path. Lock order: live_mutex,
- * then the arena's layer (thread exit and drain_all give blocks back while
- * holding it); nothing takes live_mutex inside a layer. Nothing here calls
- * user code or prints; the caches' own pages are mapped and unmapped with no
- * lock held.
+ * writer at a time, read by stats. The records, their lists and the
+ * thread-exit hook are sync/records.h's, whose process-wide mutex (this
+ * module's registry, not the hint layer's) guards the live list and every
+ * cache's list of records. Lock order: that mutex, then the arena's layer
+ * (thread exit and drain_all give blocks back while holding it; under
+ * "hint" a thread's first use there takes the hint layer's own registry
+ * mutex); nothing takes it inside a layer. Nothing here calls user code or
+ * prints.
  */
 #include "config.h"
 
 #include "cache/cache.h"
 
-#include <pthread.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define RLX memory_order_relaxed
-
-/* The thread's table, in initial-exec TLS as hint.c's: no call to
- * __tls_get_addr on the allocation path. */
-#define CA_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 /* One chunk count's blocks, newest last. */
 typedef struct mag {
@@ -38,52 +31,28 @@ typedef struct mag {
     void *b[CA_CACHE_ROUNDS];
 } mag;
 
-/* One thread's caches of one arena. */
-/* The caches' own memory (records, threads' tables) comes from the system
- * in whole pages, never from malloc: the arenas may be serving malloc
- * itself (libchunkarena-malloc), and a cache that called malloc on a
- * thread's first use would call back into its own arena. Zeroed. */
-static void *pages_alloc(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void pages_free(void *p, size_t bytes)
-{
-    if (p)
-        (void)munmap(p, bytes);
-}
-
-typedef struct ca_cache_rec {
-    size_t bytes;                     /* of this record's pages (pages_alloc) */
-    struct ca_cache_rec *prev, *next; /* in the cache's list, under live_mutex */
-    size_t quota;                     /* chunks reserved from the cache's `reserved` */
-    _Atomic size_t held;              /* chunks in the magazines */
-    _Atomic size_t blocks;            /* blocks in the magazines */
+/* One thread's caches of one arena: a record of sync/records.h, its pages
+ * mapped, never malloc'd (the arenas may be serving malloc itself, and a
+ * cache that called malloc on a thread's first use would call back into its
+ * own arena). */
+typedef struct rec {
+    ca_sync_rec head;  /* first: the records' list */
+    size_t quota;      /* chunks reserved from the cache's `reserved` */
+    _Atomic size_t held;   /* chunks in the magazines */
+    _Atomic size_t blocks; /* blocks in the magazines */
     _Atomic size_t hits, misses, requested;
     _Atomic size_t retried; /* failed searches followed by a drain and another */
     mag mags[]; /* `classes` of them: mags[n - 1] holds blocks of n chunks */
 } rec;
 
-/* A thread's way to its record in a cache. */
-typedef struct entry {
-    ca_cache *k;         /* NULL: unused */
-    uint64_t generation; /* k's when the record was made: a new arena at k's
-                          * address has another, so a stale entry is never used */
-    rec *r;
-} entry;
+static bool leave(ca_sync_owner *o, ca_sync_rec *r);
 
-static CA_TLS entry *table; /* pages_alloc'd, grows: no limit on arenas per thread */
-static CA_TLS size_t table_len, table_cap;
-static CA_TLS entry *recent; /* the entry used last: checked first */
-static CA_TLS char me;       /* its address names the thread (lone) */
-
-static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
-static ca_cache *live_head;          /* guarded by live_mutex */
-static _Atomic uint64_t generations; /* last generation handed out */
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t exit_key;
+/* The records, the live caches and the exit hook. Its mutex is taken at a
+ * thread's first use of an arena, at thread exit, and by stats, reset,
+ * drain_all, init and fini, never on the hot path. */
+static ca_sync_registry registry = CA_SYNC_REGISTRY_INIT(NULL, leave);
+static CA_SYNC_TLS ca_sync_table table; /* the thread's way to its records */
+static CA_SYNC_TLS char me;             /* its address names the thread (lone) */
 
 /* One writer: a relaxed load and store, what a plain add costs. */
 static inline void add(_Atomic size_t *f, size_t d)
@@ -143,15 +112,6 @@ static inline __attribute__((always_inline)) bool lone(ca_cache *k)
     return false;
 }
 
-/* Whether k is alive with this generation. Caller holds live_mutex. */
-static bool is_live(const ca_cache *k, uint64_t generation)
-{
-    for (const ca_cache *p = live_head; p; p = p->live_next)
-        if (p == k)
-            return p->generation == generation;
-    return false;
-}
-
 void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, bool eager)
 {
     atomic_init(&k->engaged, eager);
@@ -164,20 +124,12 @@ void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, 
     if (k->limit == 0)
         k->classes = 0;
     s->caches = k->classes > 0;
-    k->generation = atomic_fetch_add_explicit(&generations, 1, RLX) + 1;
     atomic_init(&k->reserved, (size_t)0);
     atomic_init(&k->gone_hits, (size_t)0);
     atomic_init(&k->gone_misses, (size_t)0);
     atomic_init(&k->gone_requested, (size_t)0);
     atomic_init(&k->gone_retried, (size_t)0);
-    k->recs = NULL;
-    pthread_mutex_lock(&live_mutex);
-    k->live_prev = NULL;
-    k->live_next = live_head;
-    if (live_head)
-        live_head->live_prev = k;
-    live_head = k;
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_init(&registry, &k->owner);
 }
 
 /* ---- quota and giving back ---- */
@@ -238,133 +190,32 @@ static void drain(ca_cache *k, rec *r)
 
 /* ---- the thread's records ---- */
 
-/* The thread-exit hook: give this thread's blocks back to every arena still
- * alive, and free its records and table. */
-static void give_back(void *unused)
+/* At the exit of r's thread (the records' mutex held, k alive): its blocks
+ * go back to the arena, its figures to k's, and the record is freed. */
+static bool leave(ca_sync_owner *o, ca_sync_rec *head)
 {
-    (void)unused;
-    entry *t = table;
-    size_t len = table_len, cap = table_cap;
-    table = NULL; /* a later key destructor of this thread may start again */
-    table_len = table_cap = 0;
-    recent = NULL;
-    rec *dead = NULL;
-    pthread_mutex_lock(&live_mutex);
-    for (size_t i = 0; i < len; i++) {
-        ca_cache *k = t[i].k;
-        if (!k || !is_live(k, t[i].generation))
-            continue; /* destroyed: fini freed the record */
-        rec *r = t[i].r;
-        drain(k, r);
-        atomic_fetch_add_explicit(&k->gone_hits, atomic_load_explicit(&r->hits, RLX), RLX);
-        atomic_fetch_add_explicit(&k->gone_misses, atomic_load_explicit(&r->misses, RLX), RLX);
-        atomic_fetch_add_explicit(&k->gone_requested, atomic_load_explicit(&r->requested, RLX),
-                                  RLX);
-        atomic_fetch_add_explicit(&k->gone_retried, atomic_load_explicit(&r->retried, RLX), RLX);
-        if (r->prev)
-            r->prev->next = r->next;
-        else
-            k->recs = r->next;
-        if (r->next)
-            r->next->prev = r->prev;
-        r->next = dead;
-        dead = r;
-    }
-    pthread_mutex_unlock(&live_mutex);
-    while (dead) {
-        rec *next = dead->next;
-        pages_free(dead, dead->bytes);
-        dead = next;
-    }
-    pages_free(t, cap * sizeof *t);
-}
-
-static void make_key(void)
-{
-    (void)pthread_key_create(&exit_key, give_back);
+    ca_cache *k = (ca_cache *)((char *)o - offsetof(ca_cache, owner));
+    rec *r = (rec *)head;
+    drain(k, r);
+    atomic_fetch_add_explicit(&k->gone_hits, atomic_load_explicit(&r->hits, RLX), RLX);
+    atomic_fetch_add_explicit(&k->gone_misses, atomic_load_explicit(&r->misses, RLX), RLX);
+    atomic_fetch_add_explicit(&k->gone_requested, atomic_load_explicit(&r->requested, RLX), RLX);
+    atomic_fetch_add_explicit(&k->gone_retried, atomic_load_explicit(&r->retried, RLX), RLX);
+    return true;
 }
 
 /* This thread's record in k, or NULL if it has none yet. */
 static inline rec *find(ca_cache *k)
 {
-    entry *e = recent;
-    if (e && e->k == k && e->generation == k->generation)
-        return e->r;
-    for (size_t i = 0; i < table_len; i++)
-        if (table[i].k == k && table[i].generation == k->generation) {
-            recent = &table[i];
-            return table[i].r;
-        }
-    return NULL;
-}
-
-/* An entry this thread can fill for k: an unused one, or one left by an
- * arena that lived at k's address before; else forget the entries of dead
- * arenas; else grow the table. NULL if it cannot grow. */
-static entry *free_entry(ca_cache *k)
-{
-    for (size_t i = 0; i < table_len; i++)
-        if (table[i].k == NULL || table[i].k == k)
-            return &table[i];
-    entry *found = NULL;
-    if (table_len == table_cap) {
-        pthread_mutex_lock(&live_mutex);
-        for (size_t i = 0; i < table_len; i++)
-            if (!is_live(table[i].k, table[i].generation)) {
-                table[i].k = NULL;
-                found = &table[i];
-            }
-        pthread_mutex_unlock(&live_mutex);
-        if (found)
-            return found;
-        size_t cap = table_cap ? 2 * table_cap : 8u;
-        entry *t = pages_alloc(cap * sizeof *t);
-        if (!t)
-            return NULL;
-        if (table)
-            memcpy(t, table, table_len * sizeof *t);
-        pages_free(table, table_cap * sizeof *table);
-        table = t;
-        table_cap = cap;
-        recent = NULL; /* it pointed into the old table */
-    }
-    found = &table[table_len++];
-    found->k = NULL;
-    return found;
-}
-
-/* The first cacheable operation of this thread on k: make its record. */
-static rec *first_use(ca_cache *k)
-{
-    (void)pthread_once(&key_once, make_key);
-    entry *e = free_entry(k);
-    if (!e)
-        return NULL;
-    size_t bytes = sizeof(rec) + k->classes * sizeof(mag);
-    rec *r = pages_alloc(bytes);
-    if (!r)
-        return NULL;
-    r->bytes = bytes;
-    pthread_mutex_lock(&live_mutex);
-    r->prev = NULL;
-    r->next = k->recs;
-    if (k->recs)
-        k->recs->prev = r;
-    k->recs = r;
-    pthread_mutex_unlock(&live_mutex);
-    e->k = k;
-    e->generation = k->generation;
-    e->r = r;
-    recent = e;
-    /* Any non-NULL value makes the key's destructor run at thread exit. */
-    (void)pthread_setspecific(exit_key, table);
-    return r;
+    return (rec *)ca_sync_rec_find(&table, &k->owner);
 }
 
 static inline rec *mine(ca_cache *k)
 {
     rec *r = find(k);
-    return r ? r : first_use(k);
+    return r ? r
+             : (rec *)ca_sync_rec_attach(&registry, &table, &k->owner,
+                                         sizeof(rec) + k->classes * sizeof(mag));
 }
 
 /* ---- allocation and free ---- */
@@ -537,50 +388,49 @@ void ca_cache_drain_mine(ca_cache *k)
         drain(k, r);
 }
 
+static void drain_one(ca_sync_rec *r, void *k)
+{
+    drain(k, (rec *)r);
+}
+
 void ca_cache_drain_all(ca_cache *k)
 {
-    pthread_mutex_lock(&live_mutex);
-    for (rec *r = k->recs; r; r = r->next)
-        drain(k, r);
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_each(&registry, &k->owner, drain_one, k);
+}
+
+/* Empty r without touching the map. */
+static void forget(ca_sync_rec *head, void *k)
+{
+    rec *r = (rec *)head;
+    for (size_t n = 1; n <= ((ca_cache *)k)->classes; n++)
+        r->mags[n - 1].n = 0;
+    atomic_store_explicit(&r->held, (size_t)0, RLX);
+    atomic_store_explicit(&r->blocks, (size_t)0, RLX);
+    r->quota = 0;
 }
 
 void ca_cache_reset(ca_cache *k)
 {
-    pthread_mutex_lock(&live_mutex);
-    for (rec *r = k->recs; r; r = r->next) {
-        for (size_t n = 1; n <= k->classes; n++)
-            r->mags[n - 1].n = 0;
-        atomic_store_explicit(&r->held, (size_t)0, RLX);
-        atomic_store_explicit(&r->blocks, (size_t)0, RLX);
-        r->quota = 0;
-    }
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_each(&registry, &k->owner, forget, k);
     atomic_store_explicit(&k->reserved, (size_t)0, RLX);
     ca_sync_arena_reset(k->sync); /* every chunk free, the cached plane clear */
 }
 
 void ca_cache_fini(ca_cache *k)
 {
-    pthread_mutex_lock(&live_mutex);
-    rec *dead = NULL;
-    if (is_live(k, k->generation)) { /* a second fini must not touch the list */
-        if (k->live_prev)
-            k->live_prev->live_next = k->live_next;
-        else
-            live_head = k->live_next;
-        if (k->live_next)
-            k->live_next->live_prev = k->live_prev;
-        k->live_prev = k->live_next = NULL;
-        dead = k->recs;
-        k->recs = NULL;
-    }
-    pthread_mutex_unlock(&live_mutex);
-    while (dead) { /* the threads' entries are stale now: never followed again */
-        rec *next = dead->next;
-        pages_free(dead, dead->bytes);
-        dead = next;
-    }
+    ca_sync_owner_fini(&registry, &k->owner);
+}
+
+static void add_figures(ca_sync_rec *head, void *figures)
+{
+    rec *r = (rec *)head;
+    ca_cache_figures *f = figures;
+    f->chunks_cached += atomic_load_explicit(&r->held, RLX);
+    f->blocks += atomic_load_explicit(&r->blocks, RLX);
+    f->cache_hits += atomic_load_explicit(&r->hits, RLX);
+    f->cache_misses += atomic_load_explicit(&r->misses, RLX);
+    f->requested += atomic_load_explicit(&r->requested, RLX);
+    f->retried += atomic_load_explicit(&r->retried, RLX);
 }
 
 void ca_cache_stats(ca_cache *k, ca_cache_figures *f)
@@ -590,14 +440,5 @@ void ca_cache_stats(ca_cache *k, ca_cache_figures *f)
     f->cache_misses = atomic_load_explicit(&k->gone_misses, RLX);
     f->requested = atomic_load_explicit(&k->gone_requested, RLX);
     f->retried = atomic_load_explicit(&k->gone_retried, RLX);
-    pthread_mutex_lock(&live_mutex);
-    for (rec *r = k->recs; r; r = r->next) {
-        f->chunks_cached += atomic_load_explicit(&r->held, RLX);
-        f->blocks += atomic_load_explicit(&r->blocks, RLX);
-        f->cache_hits += atomic_load_explicit(&r->hits, RLX);
-        f->cache_misses += atomic_load_explicit(&r->misses, RLX);
-        f->requested += atomic_load_explicit(&r->requested, RLX);
-        f->retried += atomic_load_explicit(&r->retried, RLX);
-    }
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_each(&registry, &k->owner, add_figures, f);
 }

@@ -25,14 +25,14 @@
  * blocks and searches once more; other threads' caches may then still
  * hold up to `limit` chunks, in blocks of at most `classes` chunks.
  *
- * Per-thread state: a record per thread and arena, allocated (malloc) on
- * the thread's first cacheable operation on the arena and found through a
- * thread-local table (any number of arenas per thread, of threads per
- * arena; a thread whose record cannot be allocated runs uncached). A
- * process-wide mutex guards the list of live caches and each cache's list
- * of records: thread exit gives a thread's blocks back to the arenas
- * still alive, reset and destroy account for every record, live thread or
- * exited.
+ * Per-thread state: a record per thread and arena (sync/records.h: pages,
+ * never malloc), made on the thread's first cacheable operation on the
+ * arena and found through a thread-local table (any number of arenas per
+ * thread, of threads per arena; a thread whose record cannot be made runs
+ * uncached). A process-wide mutex guards the list of live caches and each
+ * cache's list of records: thread exit gives a thread's blocks back to the
+ * arenas still alive and frees its records, reset and destroy account for
+ * every record, live thread or exited.
  *
  * Thread safety: alloc, free and stats from any thread at any time (a
  * "none" arena: one thread at a time); init, reset, drain_all and fini
@@ -60,15 +60,12 @@
  * below it a sixteenth of the arena is less than a batch of blocks. */
 #define CA_CACHE_MIN_CHUNKS 1024u
 
-struct ca_cache_rec;
-
 typedef struct ca_cache {
     ca_sync_arena *sync;
     size_t classes;    /* blocks of 1..classes chunks are cached; 0: caching off */
     size_t limit;      /* most chunks all threads' caches hold together */
     size_t thread_cap; /* most chunks one thread's cache holds */
     size_t quantum;    /* chunks of quota a record reserves or returns at once */
-    uint64_t generation; /* unique per init in this process */
     /* The caches keep blocks: from the start (eager), or from the moment a
      * second thread operates on the arena. Until then a lone thread's operations
      * go to the layer and its blocks land where next fit puts them, as
@@ -83,9 +80,7 @@ typedef struct ca_cache {
     _Atomic size_t reserved;
     /* The figures of records already freed (thread exit, destroy). */
     _Atomic size_t gone_hits, gone_misses, gone_requested, gone_retried;
-    /* Under the process-wide mutex (cache.c): */
-    struct ca_cache_rec *recs;
-    struct ca_cache *live_prev, *live_next;
+    ca_sync_owner owner; /* the threads' records (sync/records.h) */
 } ca_cache;
 
 /* What the caches hold and did (ca_cache_stats). */

@@ -1,258 +1,150 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sync/hint.c — per-thread slots of the "hint" layer (see sync/hint.h).
+ * sync/hint.c — per-thread records of the "hint" layer (see sync/hint.h).
  *
  * Thread safety: lock, lost and publish are called by any thread at any
- * time; init and fini by the arena's owner while no operation runs on it.
- * Process-wide state (the live list, the exit hook) is guarded by
- * live_mutex; a thread's table is its own.
+ * time; init, fini and reset by the arena's owner while no operation runs
+ * on it. A record is written by its thread only, but for reset (the arena
+ * quiet); its counters are read by each (relaxed). Process-wide state
+ * (the live list, every layer's records and lane counts, the exit hook) is
+ * guarded by the records' mutex (`registry`); a thread's table is its own.
  */
 #include "config.h"
 
 #include "sync/hint.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 
-/* Entries in a thread's table: a thread can work in this many hint arenas at
- * once with a slot of its own in each. */
-#define TABLE_SIZE 8u
+/* One thread's state in one layer. */
+typedef struct rec {
+    ca_sync_rec head;   /* first: sync/records.h */
+    unsigned lane;      /* its lane position (changed under the mutex only) */
+    uint32_t lane_mask; /* the active positions ctx's lane was drawn for (owner only) */
+    size_t published;   /* ctx.tally.chunks when last published (owner only) */
+    ca_core_ctx ctx;
+} rec;
 
-/* A thread's table lives in initial-exec TLS: one instruction to reach,
- * with no call to __tls_get_addr on the allocation path. */
-#define CA_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+_Static_assert(sizeof(rec) <= CA_SYNC_REC_SMALL, "a record comes from the pool");
 
-typedef struct entry {
-    ca_sync_hint *h;         /* NULL: unused */
-    uint64_t generation;     /* h's generation when the slot was claimed */
-    ca_sync_hint_slot *slot; /* this thread's slot in h */
-} entry;
+static void adopt(ca_sync_owner *o, ca_sync_rec *r, bool fresh);
+static bool leave(ca_sync_owner *o, ca_sync_rec *r);
 
-static CA_TLS entry table[TABLE_SIZE];
-static CA_TLS entry *recent;     /* the entry used last: checked first */
-static CA_TLS unsigned ordinal;  /* 1 + this thread's number, 0 until needed */
-static CA_TLS bool exit_hooked;  /* the exit hook is armed for this thread */
-static CA_TLS unsigned full_at;  /* 1 + `finis` when the table was last found full of live layers */
+static ca_sync_registry registry = CA_SYNC_REGISTRY_INIT(adopt, leave);
+static CA_SYNC_TLS ca_sync_table table;
+static CA_SYNC_TLS unsigned ordinal; /* 1 + this thread's number, 0 until needed */
+static _Atomic unsigned ordinals;    /* threads numbered so far */
 
-static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
-static ca_sync_hint *live_head;             /* guarded by live_mutex */
-static _Atomic uint64_t generations;        /* last generation handed out */
-static _Atomic unsigned ordinals;           /* threads numbered so far */
-static _Atomic unsigned finis;              /* layers taken off the live list so far */
-static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t exit_key;
-
-size_t ca_sync_hint_meta_size(void)
+static inline ca_sync_hint *layer_of(ca_sync_owner *o)
 {
-    return CA_SYNC_HINT_SLOTS * sizeof(ca_sync_hint_slot);
+    return (ca_sync_hint *)((char *)o - offsetof(ca_sync_hint, owner));
 }
 
-/* Where slot i's hint starts: the fraction i * 0.618... (mod 1) of the
- * arena, so any number of threads are spread about evenly. */
+/* Where lane position i starts: the fraction i * 0.618... (mod 1) of the
+ * arena, so any number of positions are spread about evenly. */
 static size_t spread(unsigned i, size_t nchunks)
 {
     uint64_t frac = (i * 0x9E3779B97F4A7C15ull) >> 32; /* 32-bit fixed point */
     return (size_t)((frac * (uint64_t)nchunks) >> 32);
 }
 
-/* Whether h is alive with this generation. Caller holds live_mutex. */
-static bool is_live(const ca_sync_hint *h, uint64_t generation)
+void ca_sync_hint_init(ca_sync_hint *h, size_t nchunks)
 {
-    for (const ca_sync_hint *p = live_head; p; p = p->live_next)
-        if (p == h)
-            return p->generation == generation;
-    return false;
-}
-
-void ca_sync_hint_init(ca_sync_hint *h, void *slots_mem, size_t nchunks)
-{
-    h->slots = slots_mem;
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++) {
-        atomic_init(&h->slots[i].owner, 0u);
-        h->slots[i].lane_mask = 0;
-        h->slots[i].published = 0;
-        ca_core_ctx_init(&h->slots[i].ctx, spread(i, nchunks));
-    }
-    h->generation = atomic_fetch_add_explicit(&generations, 1, memory_order_relaxed) + 1;
     h->nchunks = nchunks;
     atomic_init(&h->active, 0u);
+    for (unsigned i = 0; i < CA_SYNC_HINT_LANES; i++)
+        h->lane_users[i] = 0;
     ca_sync_spin_init(&h->overflow_lock);
     ca_core_ctx_init(&h->overflow, 0);
     h->overflow_published = 0;
     atomic_init(&h->published, (size_t)0);
     h->step = nchunks / 256 > 16 ? nchunks / 256 : 16;
-
-    pthread_mutex_lock(&live_mutex);
-    h->live_prev = NULL;
-    h->live_next = live_head;
-    if (live_head)
-        live_head->live_prev = h;
-    live_head = h;
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_init(&registry, &h->owner);
 }
 
 void ca_sync_hint_fini(ca_sync_hint *h)
 {
-    pthread_mutex_lock(&live_mutex);
-    if (is_live(h, h->generation)) { /* a second fini must not touch the list */
-        if (h->live_prev)
-            h->live_prev->live_next = h->live_next;
-        else
-            live_head = h->live_next;
-        if (h->live_next)
-            h->live_next->live_prev = h->live_prev;
-        h->live_prev = h->live_next = NULL;
-        atomic_fetch_add_explicit(&finis, 1u, memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&live_mutex);
+    ca_sync_owner_fini(&registry, &h->owner);
 }
 
-/* The exit hook: give back this thread's slots in arenas still alive. */
-static void give_back(void *unused)
+/* Under the mutex: a thread's first use got record r. It takes the lane
+ * position fewest records hold, looking from the thread's own number on.
+ * A fresh record starts its hint there; a parked one keeps its counters
+ * (and its hint, unless its position changed). */
+static void adopt(ca_sync_owner *o, ca_sync_rec *r, bool fresh)
 {
-    (void)unused;
-    exit_hooked = false; /* a later key destructor of this thread may use an arena again */
-    pthread_mutex_lock(&live_mutex);
-    for (unsigned i = 0; i < TABLE_SIZE; i++) {
-        entry *e = &table[i];
-        if (e->h && is_live(e->h, e->generation)) {
-            unsigned slot = (unsigned)(e->slot - e->h->slots);
-            atomic_fetch_and_explicit(&e->h->active, ~(1u << slot), memory_order_relaxed);
-            /* release: pairs with the acquire CAS of the next owner's claim,
-             * so our counter writes happen-before theirs */
-            atomic_store_explicit(&e->slot->owner, 0u, memory_order_release);
-        }
-        e->h = NULL;
-    }
-    pthread_mutex_unlock(&live_mutex);
-}
-
-static void make_exit_key(void)
-{
-    (void)pthread_key_create(&exit_key, give_back);
-}
-
-static void arm_exit_hook(void)
-{
-    if (exit_hooked)
-        return;
-    (void)pthread_once(&exit_key_once, make_exit_key);
-    /* Any non-NULL value makes the key's destructor run at thread exit. */
-    (void)pthread_setspecific(exit_key, &exit_hooked);
-    exit_hooked = true;
-}
-
-/* Claim a free slot of h, starting from this thread's own place. */
-static ca_sync_hint_slot *claim_slot(ca_sync_hint *h)
-{
+    ca_sync_hint *h = layer_of(o);
+    rec *x = (rec *)r;
     if (ordinal == 0)
         ordinal = atomic_fetch_add_explicit(&ordinals, 1u, memory_order_relaxed) + 1u;
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++) {
-        ca_sync_hint_slot *s = &h->slots[(ordinal - 1u + i) % CA_SYNC_HINT_SLOTS];
-        unsigned free_mark = 0u;
-        if (atomic_load_explicit(&s->owner, memory_order_relaxed) == 0u &&
-            atomic_compare_exchange_strong_explicit(&s->owner, &free_mark, 1u,
-                                                    memory_order_acquire, /* pairs with give_back */
-                                                    memory_order_relaxed)) {
-            unsigned slot = (unsigned)(s - h->slots);
-            atomic_fetch_or_explicit(&h->active, 1u << slot, memory_order_relaxed);
-            return s;
-        }
+    unsigned best = (ordinal - 1u) % CA_SYNC_HINT_LANES;
+    for (unsigned i = 1; i < CA_SYNC_HINT_LANES; i++) {
+        unsigned at = (ordinal - 1u + i) % CA_SYNC_HINT_LANES;
+        if (h->lane_users[at] < h->lane_users[best])
+            best = at;
     }
-    return NULL;
+    if (h->lane_users[best]++ == 0)
+        atomic_fetch_or_explicit(&h->active, 1u << best, memory_order_relaxed);
+    if (fresh)
+        ca_core_ctx_init(&x->ctx, spread(best, h->nchunks));
+    else if (x->lane != best)
+        x->ctx.cursor = spread(best, h->nchunks);
+    x->lane = best;
+    x->lane_mask = 0; /* never the active mask now (best is in it): drawn at first use */
 }
 
-/* A table entry this thread can fill for h: an unused one, or one left by a
- * layer that lived at h's address before (a new generation there means the
- * old one is gone). Failing that, forget entries of dead layers and look
- * again. NULL when the table is full of live layers; then, until some
- * layer is taken off the live list, it is not looked through again (that
- * takes the process-wide mutex, and this thread would do it on every
- * operation in its ninth arena). */
-static entry *free_entry(ca_sync_hint *h)
+/* Under the mutex, at the exit of r's thread: count its position off and
+ * park it (its counters stay in the sums). */
+static bool leave(ca_sync_owner *o, ca_sync_rec *r)
 {
-    for (unsigned i = 0; i < TABLE_SIZE; i++)
-        if (table[i].h == NULL || table[i].h == h)
-            return &table[i];
-    unsigned now = atomic_load_explicit(&finis, memory_order_relaxed) + 1u;
-    if (full_at == now)
-        return NULL;
-    pthread_mutex_lock(&live_mutex);
-    entry *found = NULL;
-    for (unsigned i = 0; i < TABLE_SIZE; i++)
-        if (!is_live(table[i].h, table[i].generation)) {
-            table[i].h = NULL;
-            found = &table[i];
-        }
-    pthread_mutex_unlock(&live_mutex);
-    if (!found)
-        full_at = now;
-    return found;
+    ca_sync_hint *h = layer_of(o);
+    unsigned lane = ((rec *)r)->lane;
+    if (--h->lane_users[lane] == 0)
+        atomic_fetch_and_explicit(&h->active, ~(1u << lane), memory_order_relaxed);
+    return false;
 }
 
-/* Draw slot s's lane for the active slots `mask`: from where its hint
- * started to where the next active slot's did, going round the arena. */
-static void draw_lane(ca_sync_hint *h, ca_sync_hint_slot *s, uint32_t mask)
+/* Draw x's lane for the active positions `mask`: from its position to the
+ * next active one, going round the arena. */
+static void draw_lane(ca_sync_hint *h, rec *x, uint32_t mask)
 {
-    unsigned me = (unsigned)(s - h->slots);
-    size_t lo = spread(me, h->nchunks), len = 0; /* 0: the whole arena */
-    for (uint32_t others = mask & ~(1u << me); others; others &= others - 1) {
+    size_t lo = spread(x->lane, h->nchunks), len = 0; /* 0: the whole arena */
+    for (uint32_t others = mask & ~(1u << x->lane); others; others &= others - 1) {
         size_t at = spread((unsigned)__builtin_ctz(others), h->nchunks);
         size_t gap = at > lo ? at - lo : at + h->nchunks - lo;
         if (gap > 0 && (len == 0 || gap < len))
             len = gap;
     }
-    s->ctx.lane_lo = lo;
-    s->ctx.lane_len = len;
-    s->lane_mask = mask;
+    x->ctx.lane_lo = lo;
+    x->ctx.lane_len = len;
+    x->lane_mask = mask;
 }
 
-/* The lane of slot s, redrawn when the active slots changed. */
-static inline ca_core_ctx *in_lane(ca_sync_hint *h, ca_sync_hint_slot *s)
+/* x's context, its lane redrawn when the active positions changed. */
+static inline ca_core_ctx *in_lane(ca_sync_hint *h, rec *x)
 {
     uint32_t mask = atomic_load_explicit(&h->active, memory_order_relaxed);
-    if (mask != s->lane_mask)
-        draw_lane(h, s, mask);
-    return &s->ctx;
+    if (mask != x->lane_mask)
+        draw_lane(h, x, mask);
+    return &x->ctx;
 }
 
-/* This thread's slot context in h, or NULL if it has none. */
-static inline ca_core_ctx *own_context(ca_sync_hint *h)
+/* The first use of h by this thread: make (or adopt) its record, or fall
+ * back to the overflow context, locked. Out of line: the lookup above
+ * stays a few instructions. */
+static __attribute__((noinline)) ca_core_ctx *first_use(ca_sync_hint *h)
 {
-    entry *e = recent;
-    if (e && e->h == h && e->generation == h->generation)
-        return in_lane(h, e->slot);
-    for (unsigned i = 0; i < TABLE_SIZE; i++)
-        if (table[i].h == h && table[i].generation == h->generation) {
-            recent = &table[i];
-            return in_lane(h, table[i].slot);
-        }
-    return NULL;
-}
-
-/* The first use of h by this thread: claim a slot, or fall back to the
- * overflow context, locked. */
-static ca_core_ctx *first_use(ca_sync_hint *h)
-{
-    entry *e = free_entry(h);
-    ca_sync_hint_slot *s = e ? claim_slot(h) : NULL;
-    if (s) {
-        e->h = h;
-        e->generation = h->generation;
-        e->slot = s;
-        recent = e;
-        arm_exit_hook();
-        return in_lane(h, s);
-    }
+    ca_sync_rec *r = ca_sync_rec_attach(&registry, &table, &h->owner, sizeof(rec));
+    if (r)
+        return in_lane(h, (rec *)r);
     ca_sync_spin_lock(&h->overflow_lock);
     return &h->overflow;
 }
 
 ca_core_ctx *ca_sync_hint_lock(ca_sync_hint *h)
 {
-    ca_core_ctx *x = own_context(h);
-    return x ? x : first_use(h);
+    ca_sync_rec *r = ca_sync_rec_find(&table, &h->owner);
+    return r ? in_lane(h, (rec *)r) : first_use(h);
 }
 
 void ca_sync_hint_lost(ca_sync_hint *h, ca_core_ctx *x, unsigned lost)
@@ -263,20 +155,23 @@ void ca_sync_hint_lost(ca_sync_hint *h, ca_core_ctx *x, unsigned lost)
     sched_yield();
 }
 
+static void forget_published(ca_sync_rec *r, void *unused)
+{
+    (void)unused;
+    ((rec *)r)->published = 0;
+}
+
 void ca_sync_hint_reset(ca_sync_hint *h)
 {
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-        h->slots[i].published = 0;
+    ca_sync_owner_each(&registry, &h->owner, forget_published, NULL);
     h->overflow_published = 0;
     atomic_store_explicit(&h->published, (size_t)0, memory_order_relaxed);
 }
 
 size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x)
 {
-    size_t *mark = x == &h->overflow
-                       ? &h->overflow_published
-                       : &((ca_sync_hint_slot *)((char *)x - offsetof(ca_sync_hint_slot, ctx)))
-                              ->published;
+    size_t *mark = x == &h->overflow ? &h->overflow_published
+                                     : &((rec *)((char *)x - offsetof(rec, ctx)))->published;
     size_t now = atomic_load_explicit(&x->tally.chunks, memory_order_relaxed);
     size_t change = now - *mark; /* modulo 2^64: a negative change wraps */
     if (change < h->step || -change < h->step) /* |change| < step */
@@ -285,22 +180,32 @@ size_t ca_sync_hint_publish(ca_sync_hint *h, ca_core_ctx *x)
     return atomic_fetch_add_explicit(&h->published, change, memory_order_relaxed) + change;
 }
 
-size_t ca_sync_hint_contexts(ca_sync_hint *h, ca_core_ctx **out)
+typedef struct each_arg {
+    void (*fn)(ca_core_ctx *x, void *arg);
+    void *arg;
+} each_arg;
+
+static void each_rec(ca_sync_rec *r, void *arg)
 {
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-        out[i] = &h->slots[i].ctx;
-    out[CA_SYNC_HINT_SLOTS] = &h->overflow;
-    return CA_SYNC_HINT_SLOTS + 1u;
+    each_arg *e = arg;
+    e->fn(&((rec *)r)->ctx, e->arg);
+}
+
+void ca_sync_hint_each(ca_sync_hint *h, void (*fn)(ca_core_ctx *x, void *arg), void *arg)
+{
+    each_arg e = {fn, arg};
+    ca_sync_owner_each(&registry, &h->owner, each_rec, &e);
+    fn(&h->overflow, arg);
 }
 
 /* ---- fork (for a malloc built on hint arenas: malloc/) ---- */
 
 void ca_sync_hint_fork_lock(void)
 {
-    pthread_mutex_lock(&live_mutex);
+    pthread_mutex_lock(&registry.mutex);
 }
 
 void ca_sync_hint_fork_unlock(void)
 {
-    pthread_mutex_unlock(&live_mutex);
+    pthread_mutex_unlock(&registry.mutex);
 }

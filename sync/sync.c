@@ -22,19 +22,10 @@
  * complete (-Wswitch): no arena has it (ca_sync_arena_init asserts so).
  * They put it with "none", which does nothing. */
 
-/* The layout of an arena's metadata: the core's, then, for "hint", the
- * slots at the next 128-byte boundary. */
-static size_t slots_offset(size_t nchunks)
-{
-    return ca_core_meta_size(nchunks);
-}
-
 size_t ca_sync_meta_size(ca_lock kind, size_t nchunks)
 {
-    size_t core = ca_core_meta_size(nchunks);
-    if (core == 0 || kind != CA_LOCK_HINT)
-        return core;
-    return slots_offset(nchunks) + CA_SYNC_HINT_SLOT_BYTES + ca_sync_hint_meta_size();
+    (void)kind; /* every layer's per-thread state lives outside the arena */
+    return ca_core_meta_size(nchunks);
 }
 
 ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, size_t nchunks,
@@ -58,12 +49,9 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, si
     case CA_LOCK_MUTEX:
         ca_sync_mutex_init(&a->lock.mutex);
         break;
-    case CA_LOCK_HINT: {
-        uintptr_t at = (uintptr_t)meta + slots_offset(nchunks);
-        at = (at + CA_SYNC_HINT_SLOT_BYTES - 1) & ~(uintptr_t)(CA_SYNC_HINT_SLOT_BYTES - 1);
-        ca_sync_hint_init(&a->hint, (void *)at, nchunks);
+    case CA_LOCK_HINT:
+        ca_sync_hint_init(&a->hint, nchunks);
         break;
-    }
     }
     ca_core_ctx_init(&a->ctx, 0);
     atomic_init(&a->peak, (size_t)0);
@@ -153,7 +141,7 @@ HOT void note_chunks(ca_sync_arena *a, ca_lock kind, ca_core_ctx *x, bool grew)
         return;
     }
     now = ca_sync_hint_publish(&a->hint, x);
-    /* The published total runs ahead or behind by what slots have not
+    /* The published total runs ahead or behind by what contexts have not
      * published yet, and can dip below 0 (frees published before the
      * allocations they free): only a total within the arena means
      * anything for the peak. */
@@ -307,24 +295,27 @@ size_t ca_sync_arena_blocks(ca_sync_arena *a, size_t from, ca_core_block *out, s
     return n;
 }
 
-/* Every context of the arena, into out (room for CA_SYNC_HINT_SLOTS + 1). */
-static size_t contexts(ca_sync_arena *a, ca_core_ctx **out)
+/* Every context of the arena: fn on each (under "hint", under its records'
+ * mutex). */
+static void each_context(ca_sync_arena *a, void (*fn)(ca_core_ctx *x, void *arg), void *arg)
 {
     if (is_shared(a))
-        return ca_sync_hint_contexts(&a->hint, out);
-    out[0] = &a->ctx;
-    return 1;
+        ca_sync_hint_each(&a->hint, fn, arg);
+    else
+        fn(&a->ctx, arg);
+}
+
+static void add_tally(ca_core_ctx *x, void *sum)
+{
+    const ca_core_tally *both[2] = {sum, &x->tally};
+    ca_core_tally_sum(both, 2, sum); /* reads both before it writes the sum */
 }
 
 /* The counters of every context, summed. */
 static void tally(ca_sync_arena *a, ca_core_tally *sum)
 {
-    ca_core_ctx *ctxs[CA_SYNC_HINT_SLOTS + 1];
-    const ca_core_tally *tallies[CA_SYNC_HINT_SLOTS + 1];
-    size_t n = contexts(a, ctxs);
-    for (size_t i = 0; i < n; i++)
-        tallies[i] = &ctxs[i]->tally;
-    ca_core_tally_sum(tallies, n, sum);
+    ca_core_tally_sum(NULL, 0, sum); /* zero */
+    each_context(a, add_tally, sum);
 }
 
 void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
@@ -355,13 +346,16 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     s->largest_free_run = u.largest_free_run;
 }
 
+static void forget_live(ca_core_ctx *x, void *unused)
+{
+    (void)unused;
+    ca_core_ctx_forget_live(x);
+}
+
 void ca_sync_arena_reset(ca_sync_arena *a)
 {
-    ca_core_ctx *ctxs[CA_SYNC_HINT_SLOTS + 1];
-    size_t n = contexts(a, ctxs);
     ca_core_reset(&a->core);
-    for (size_t i = 0; i < n; i++)
-        ca_core_ctx_forget_live(ctxs[i]);
+    each_context(a, forget_live, NULL);
     if (is_shared(a))
         ca_sync_hint_reset(&a->hint);
 }

@@ -49,7 +49,7 @@ typedef struct ca_sync_arena {
     } lock;
     ca_core_ctx ctx;     /* the context of the locking layers */
     _Atomic size_t peak; /* most chunks in use at once (see ca_sync_stats) */
-    ca_sync_hint hint;   /* the "hint" layer's slots (its hot word on a line of its own) */
+    ca_sync_hint hint;   /* the "hint" layer (its per-thread records live outside) */
     bool caches;         /* per-thread caches in front (cache/cache.h): stats count
                           * cached blocks as free (ca_core_scan_cached) */
 } ca_sync_arena;
@@ -61,7 +61,7 @@ typedef struct ca_sync_stats {
     size_t chunks_total;
     size_t chunks_used;
     size_t chunks_peak;      /* exact under a lock; under "hint", as published
-                              * (within CA_SYNC_HINT_SLOTS * max(16, chunks / 256)) */
+                              * (within max(16, chunks / 256) per context) */
     size_t allocations;      /* live */
     size_t bytes_requested;  /* by successful allocations, ever */
     size_t largest_free_run; /* chunks in the longest free run */
@@ -74,7 +74,8 @@ typedef struct ca_sync_stats {
 } ca_sync_stats;
 
 /* Metadata bytes an arena of nchunks chunks with this layer needs: the
- * core's, and the slots of "hint". 0 if nchunks is 0 or too large. */
+ * core's (no layer keeps per-thread state in the arena). 0 if nchunks is 0
+ * or too large. */
 size_t ca_sync_meta_size(ca_lock kind, size_t nchunks);
 
 /* Set up the arena with layer `kind`, CA_LOCK_NONE .. CA_LOCK_HINT (see
@@ -83,7 +84,8 @@ size_t ca_sync_meta_size(ca_lock kind, size_t nchunks);
 ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, size_t nchunks,
                                   unsigned shift, void *meta, unsigned window);
 
-/* Release what the layer holds (the mutex, the live-list entry). */
+/* Release what the layer holds (the mutex; the live-list entry and the
+ * per-thread records of "hint"). */
 void ca_sync_arena_fini(ca_sync_arena *a);
 
 /* The core operations (core/core.h), through the layer. alloc_room is

@@ -11,8 +11,8 @@
  * keeps threads that allocate, stamp, check and free out of each other's
  * blocks and leaves the core consistent; metadata sizes, the peak
  * (exact under a lock), reset (live figures to 0, history kept), and the
- * hint layer's per-thread slots: each thread a slot and a lane of its own,
- * lanes redrawn as threads come and go, slots given back at thread exit.
+ * hint layer's per-thread records: each thread a record and a lane of its own,
+ * lanes redrawn as threads come and go, records parked at thread exit.
  */
 #include <check.h>
 #include <pthread.h>
@@ -166,16 +166,12 @@ static void arena_close(test_arena *t)
     free(t->meta);
 }
 
-/* Only "hint" needs more metadata than the core: its slots. */
+/* No layer keeps per-thread state in the arena's metadata. */
 START_TEST(meta_sizes)
 {
     for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
         size_t core = ca_core_meta_size(CHUNKS), sync = ca_sync_meta_size(k, CHUNKS);
-        if (k == CA_LOCK_HINT)
-            ck_assert_msg(sync >= core + ca_sync_hint_meta_size(), "hint's slots not counted");
-        else
-            ck_assert_msg(sync == core, "%s needs more than the core's metadata",
-                          ca_lock_name(k));
+        ck_assert_msg(sync == core, "%s needs more than the core's metadata", ca_lock_name(k));
     }
     ck_assert(ca_sync_meta_size(CA_LOCK_SPIN, 0) == 0);
 }
@@ -301,7 +297,7 @@ START_TEST(peak_and_reset)
 }
 END_TEST
 
-/* The hint layer: each thread gets a slot of its own and a lane of its own. */
+/* The hint layer: each thread gets a record of its own and a lane of its own. */
 typedef struct hint_visit {
     ca_sync_arena *a;
     pthread_barrier_t *both; /* held by both threads while they look */
@@ -314,16 +310,16 @@ static void *visit(void *arg)
 {
     hint_visit *v = arg;
     ca_core_status st;
-    v->block = ca_sync_arena_alloc_room(v->a, 64, 0, 0, &st); /* claims a slot */
+    v->block = ca_sync_arena_alloc_room(v->a, 64, 0, 0, &st); /* makes a record */
     ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
     v->lane_lo_alone = x->lane_lo;
     ca_sync_hint_unlock(&v->a->hint, x);
-    /* lock again: the same context, the thread's own slot. */
+    /* lock again: the same context, the thread's own record. */
     ca_core_ctx *y = ca_sync_hint_lock(&v->a->hint);
     v->same_again = y == x;
     ca_sync_hint_unlock(&v->a->hint, y);
     pthread_barrier_wait(v->both);
-    x = ca_sync_hint_lock(&v->a->hint); /* both slots active now: lanes redrawn */
+    x = ca_sync_hint_lock(&v->a->hint); /* both lanes active now: redrawn */
     v->lane_lo = x->lane_lo;
     v->lane_len = x->lane_len;
     ca_sync_hint_unlock(&v->a->hint, x);
@@ -331,7 +327,7 @@ static void *visit(void *arg)
     return NULL;
 }
 
-START_TEST(hint_slots_and_lanes)
+START_TEST(hint_records_and_lanes)
 {
     test_arena t;
     arena_open(&t, CA_LOCK_HINT);
@@ -346,25 +342,24 @@ START_TEST(hint_slots_and_lanes)
     pthread_barrier_destroy(&both);
 
     ck_assert_msg(v[0].same_again && v[1].same_again,
-                  "a second lock did not give the thread's own slot context");
+                  "a second lock did not give the thread's own record's context");
     ck_assert_msg(v[0].lane_lo != v[1].lane_lo, "two threads got the same lane start (%zu)",
                   v[0].lane_lo);
     ck_assert_msg(v[0].lane_len > 0 && v[1].lane_len > 0 &&
                       v[0].lane_len + v[1].lane_len == CHUNKS,
                   "two lanes should share the arena: %zu + %zu chunks", v[0].lane_len,
                   v[1].lane_len);
-    /* Both threads have exited: their slots are given back (checked before
-     * this thread touches the arena, which would claim a slot for it). */
-    ck_assert_msg(atomic_load(&t.a.hint.active) == 0u, "slots still active after thread exit: %#x",
+    /* Both threads have exited: their lanes are given back and their
+     * records parked (checked before this thread touches the arena, which
+     * would adopt one). */
+    ck_assert_msg(atomic_load(&t.a.hint.active) == 0u, "lanes still active after thread exit: %#x",
                   atomic_load(&t.a.hint.active));
-    unsigned owned = 0;
-    for (unsigned i = 0; i < CA_SYNC_HINT_SLOTS; i++)
-        owned += atomic_load(&t.a.hint.slots[i].owner);
-    ck_assert_msg(owned == 0, "%u slots still owned after thread exit", owned);
-    /* Blocks of exited threads are freed through this thread's own slot. */
+    ck_assert_msg(t.a.hint.owner.parked == 2, "%zu records parked after two threads exited",
+                  t.a.hint.owner.parked);
+    /* Blocks of exited threads are freed through this thread's own record. */
     for (int i = 0; i < 2; i++)
         ck_assert_msg(ca_sync_arena_free(&t.a, v[i].block) == CA_CORE_OK, "free of a block");
-    ck_assert_msg(atomic_load(&t.a.hint.active) != 0u, "this thread has no slot after using it");
+    ck_assert_msg(atomic_load(&t.a.hint.active) != 0u, "this thread has no lane after using it");
     arena_close(&t);
 }
 END_TEST
@@ -382,7 +377,7 @@ static Suite *sync_suite(void)
     tcase_add_test(arena, arena_keeps_threads_out_of_each_others_blocks);
     tcase_add_test(arena, meta_sizes);
     tcase_add_test(arena, peak_and_reset);
-    tcase_add_test(arena, hint_slots_and_lanes);
+    tcase_add_test(arena, hint_records_and_lanes);
     suite_add_tcase(s, arena);
     return s;
 }

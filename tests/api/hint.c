@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/api/hint.c — suite "api", the hint layer past its per-thread limits:
- * more arenas than a thread's table, more threads than an arena's slots. Runs
- * threads of its own.
+ * tests/api/hint.c — suite "api", the hint layer past what used to be its
+ * per-thread limits: more arenas than a thread's table held, more threads
+ * than an arena had slots (8 and 32). Runs threads of its own.
  */
 #include "tests/api/common.h"
 
 /* ========================================================== TCase "hint" */
 
-/* The hint layer keeps per-thread state per arena, in a small per-thread
- * table and a fixed number of slots per arena; past either limit a thread
- * falls back to a shared context. Through the API that must not show. */
+/* The hint layer keeps per-thread state per arena, in records found through
+ * a per-thread table (sync/records.h); neither has a limit now, and past
+ * the old ones (8 arenas a thread, 32 threads an arena) nothing may show
+ * through the API. */
 
 /* One thread, more hint arenas than its table holds, used in turns. */
 START_TEST(hint_one_thread_many_arenas)
@@ -52,7 +53,7 @@ START_TEST(hint_one_thread_many_arenas)
 }
 END_TEST
 
-#define HT_THREADS 40 /* more than the layer's 32 slots */
+#define HT_THREADS 40 /* more than the layer's 32 lane positions */
 #define HT_ITERATIONS 200
 
 typedef struct ht_arg {
@@ -92,9 +93,9 @@ static void *ht_main(void *arg)
     return NULL;
 }
 
-/* More threads than slots, twice (slots given back at thread exit are
- * taken again): every allocation is private (patterns intact), and the
- * figures are exact once all have joined. */
+/* More threads than lane positions, twice (records parked at thread exit
+ * are adopted again): every allocation is private (patterns intact), and
+ * the figures are exact once all have joined. */
 START_TEST(hint_more_threads_than_slots)
 {
     tarena t;
