@@ -28,7 +28,7 @@
  *    is. init, reset and check are never shared.
  *
  * Every context (ca_core_ctx) has exactly one writer at a time: the thread
- * holding the arena's lock, or the one thread that owns a hint slot. Its
+ * holding the arena's lock, or the one thread that owns a hint record. Its
  * counters are therefore updated with a relaxed load and store, and read by
  * statistics with relaxed loads (possibly a moment stale, never torn).
  *

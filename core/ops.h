@@ -547,7 +547,7 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
          * "hint"): from the cursor to the end, then from 0 to the cursor, as
          * the locked layers do. (The lane's start does not matter: cutting
          * the circle there would split a free run across it, and the same
-         * lone thread would place differently in another slot.) */
+         * lone thread would place differently in another lane.) */
         out->lo[0] = from, out->hi[0] = nch;
         out->lo[1] = 0, out->hi[1] = from;
         out->n = from ? 2 : 1;
