@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/arenas_dso.c — a tiny shared library (a libtool module) that
- * defines its own static arena, for suite "api" (tests/test_api.c, TCase
+ * defines its own static arena, for suite "api" (tests/api/static.c, TCase
  * "dso"). Loading it must register the arena "dso" with the registry of
  * the program that loads it, and unloading it must unregister it. It is
  * deliberately NOT linked against libchunkarena: its ca_* references are

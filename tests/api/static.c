@@ -53,7 +53,7 @@ START_TEST(static_arenas_by_macro_and_name)
 }
 END_TEST
 
-/* CA_ARENA_DECLARE: an arena defined in tests/test_api_static.c. */
+/* CA_ARENA_DECLARE: an arena defined in tests/api/static_other.c. */
 START_TEST(static_other_translation_unit)
 {
     ca_arena *a = CA_ARENA(other_tu);
@@ -74,7 +74,7 @@ START_TEST(static_other_translation_unit)
 }
 END_TEST
 
-/* tests/test_api_static.c allocated from "static-early" in a constructor
+/* tests/api/static_other.c allocated from "static-early" in a constructor
  * that ran before this file's CA_ARENA_DEFINE constructors. */
 START_TEST(static_usable_before_registration)
 {
