@@ -75,7 +75,7 @@ START_TEST(static_other_translation_unit)
 END_TEST
 
 /* tests/api/static_other.c allocated from "static-early" in a constructor
- * that ran before this file's CA_ARENA_DEFINE constructors. */
+ * that ran before the CA_ARENA_DEFINE constructors (tests/api/common.c). */
 START_TEST(static_usable_before_registration)
 {
     ca_arena *a = CA_ARENA(searly);
