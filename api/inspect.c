@@ -262,19 +262,25 @@ int ca_arena_stats_json(ca_arena *a, FILE *out)
     return json_document(out, &v, 1);
 }
 
-int ca_stats_json_all(FILE *out)
+/* One document of every registered arena: `cells` for the picture. */
+static int document_all(FILE *out, bool cells, int (*document)(FILE *, const view *, size_t))
 {
     if (!out) {
         errno = EINVAL;
         return -1;
     }
     size_t n;
-    view *v = views_all(&n, false);
+    view *v = views_all(&n, cells);
     if (!v)
         return -1;
-    int rc = json_document(out, v, n);
+    int rc = document(out, v, n);
     views_free(v);
     return rc;
+}
+
+int ca_stats_json_all(FILE *out)
+{
+    return document_all(out, false, json_document);
 }
 
 /* ---------------------------------------------------------------- SVG */
@@ -476,15 +482,5 @@ int ca_arena_map_svg(ca_arena *a, FILE *out)
 
 int ca_map_svg_all(FILE *out)
 {
-    if (!out) {
-        errno = EINVAL;
-        return -1;
-    }
-    size_t n;
-    view *v = views_all(&n, true);
-    if (!v)
-        return -1;
-    int rc = svg_document(out, v, n);
-    views_free(v);
-    return rc;
+    return document_all(out, true, svg_document);
 }
