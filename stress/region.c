@@ -280,6 +280,8 @@ const char *const free_names[] = {"ca_free", "ca_free_checked", "ca_free_any"};
 unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
                             ca_core_status *st)
 {
+    if (g->cache)
+        return ca_cache_alloc(g->cache, size, align, 0, st);
     if (g->sync)
         return ca_sync_arena_alloc_room(g->sync, size, align, 0, st);
     api_begin();
@@ -290,6 +292,8 @@ unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
 
 ca_core_status region_free(worker *w, region *g, void *p, how_free how)
 {
+    if (g->cache)
+        return ca_cache_free(g->cache, p);
     if (g->sync)
         return ca_sync_arena_free(g->sync, p);
     api_begin();
@@ -346,8 +350,17 @@ void region_stats(region *g, ca_stats *st)
         return;
     }
     ca_sync_stats s;
-    ca_sync_arena_stats(g->sync, &s);
-    ca_api_stats_of(&s, st);
+    if (g->cache) { /* as ca_arena_stats: cached blocks are not the program's */
+        ca_cache_figures k;
+        ca_cache_arena_stats(g->cache, &s, &k);
+        ca_api_stats_of(&s, st);
+        st->chunks_cached = k.chunks_cached;
+        st->cache_hits = k.cache_hits;
+        st->cache_misses = k.cache_misses;
+    } else {
+        ca_sync_arena_stats(g->sync, &s);
+        ca_api_stats_of(&s, st);
+    }
     st->name = g->name;
 }
 

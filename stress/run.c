@@ -445,6 +445,8 @@ static void check_quiet(run *r, worker *ws, const char *when, unsigned round, bo
     for (unsigned k = 0; k < r->nregions; k++) {
         if (r->ph == PHASE_API)
             provoke_faults(&ws[r->nthreads], &r->regions[k]);
+        else if (strcmp(when, "after") == 0 && r->regions[k].kind != CA_LOCK_NONE)
+            duel_frees(&ws[r->nthreads], &r->regions[k]); /* "none": one thread at a time */
         check_region(r, ws, &r->regions[k], when, round, last);
     }
 }
@@ -576,12 +578,13 @@ void set_region(run *r, region *g, unsigned char *base, size_t nchunks, unsigned
 
 /* Run phase pattern or hammer on a fresh arena of layer `kind`, driven
  * directly. Returns true if it passed. */
-bool run_phase(const options *o, ca_lock kind, phase ph)
+bool run_phase(const options *o, ca_lock kind, phase ph, bool caches)
 {
     unsigned nthreads = kind == CA_LOCK_NONE ? 1u : o->threads;
+    const char *on = caches ? "on" : "off";
     if (ph == PHASE_HAMMER && nthreads < 2) {
-        printf("layer=%s phase=hammer skipped (needs 2 threads or more)\n",
-               ca_lock_name(kind));
+        printf("layer=%s phase=hammer caches=%s skipped (needs 2 threads or more)\n",
+               ca_lock_name(kind), on);
         return true;
     }
     run *r = new_run(o, ca_lock_name(kind), ph, nthreads);
@@ -596,7 +599,8 @@ bool run_phase(const options *o, ca_lock kind, phase ph)
     unsigned window = draw_window(&rng);
     void *meta = aligned_alloc(128, round_up(ca_sync_meta_size(kind, nchunks), 128));
     ca_sync_arena *arena = aligned_alloc(64, round_up(sizeof *arena, 64));
-    if (!meta || !arena)
+    ca_cache *cache = caches ? aligned_alloc(64, round_up(sizeof *cache, 64)) : NULL;
+    if (!meta || !arena || (caches && !cache))
         out_of_memory();
 
     region *g = &r->regions[0];
@@ -607,6 +611,17 @@ bool run_phase(const options *o, ca_lock kind, phase ph)
     bool passed = false;
     ca_core_status st = ca_sync_arena_init(arena, kind, base, nchunks, o->shift, meta, window);
     if (st == CA_CORE_OK) {
+        if (cache) {
+            /* The API's largest cached block; a sixteenth of the arena, but
+             * room for a quantum (16 chunks) a thread in the small hammer
+             * arena: caching from the first operation. */
+            size_t classes = CA_CACHE_DEFAULT_BLOCK >> o->shift;
+            size_t limit = nchunks / 2 < 16u * nthreads ? nchunks / 2 : 16u * nthreads;
+            if (limit < nchunks / CA_CACHE_SHARE)
+                limit = nchunks / CA_CACHE_SHARE;
+            ca_cache_init(cache, arena, classes ? classes : 1, limit, true);
+            g->cache = cache;
+        }
         set_region(r, g, base, nchunks, o->shift);
         worker *ws = make_workers(r, o, kind);
         double t0 = now_seconds();
@@ -618,25 +633,34 @@ bool run_phase(const options *o, ca_lock kind, phase ph)
         uint64_t ops = 0, bad = atomic_load_explicit(&r->violations, memory_order_relaxed);
         for (unsigned i = 0; i < nthreads; i++)
             ops += ws[i].op;
-        printf("layer=%s phase=%s threads=%u chunks=%zu window=%u ops=%" PRIu64
+        printf("layer=%s phase=%s caches=%s threads=%u chunks=%zu window=%u ops=%" PRIu64
                " allocs=%" PRIu64 " frees=%" PRIu64 " resizes=%" PRIu64 " grows=%" PRIu64
-               " shrinks=%" PRIu64, r->layer, phase_names[ph], nthreads, nchunks, window, ops,
-               sum.allocs, sum.frees, sum.resizes, sum.grows, sum.shrinks);
+               " shrinks=%" PRIu64, r->layer, phase_names[ph], on, nthreads, nchunks, window,
+               ops, sum.allocs, sum.frees, sum.resizes, sum.grows, sum.shrinks);
         if (ph == PHASE_PATTERN)
             printf(" moves=%" PRIu64, sum.moves);
         printf(" failures=%" PRIu64, sum.failures);
         if (ph == PHASE_HAMMER)
             printf(" neighbour_frees=%" PRIu64, sum.neighbour_frees);
-        printf(" false_invalid_free=%" PRIu64 " quiet_checks=%" PRIu64 " violations=%" PRIu64
-               " seconds=%.2f\n", sum.false_invalid_free, r->checks, bad, elapsed);
+        if (cache) {
+            ca_stats now;
+            region_stats(g, &now);
+            printf(" cache_hits=%zu cache_misses=%zu", now.cache_hits, now.cache_misses);
+        }
+        printf(" raced_frees=%" PRIu64 " false_invalid_free=%" PRIu64 " quiet_checks=%" PRIu64
+               " violations=%" PRIu64 " seconds=%.2f\n", r->raced_frees, sum.false_invalid_free,
+               r->checks, bad, elapsed);
         passed = started && bad == 0 && sum.false_invalid_free == 0;
         free_workers(r, ws);
+        if (cache)
+            ca_cache_fini(cache);
         ca_sync_arena_fini(arena);
     } else {
         main_violation(r, "ca_sync_arena_init of %zu chunks of %zu bytes (window %u) returned %s",
                        nchunks, cs, window, status_name(st));
     }
     free(g->owner);
+    free(cache);
     free(arena);
     free(meta);
     free(mem);
