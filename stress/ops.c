@@ -314,7 +314,7 @@ bool send_parcel(worker *w, slot *s)
     if (to >= w->id)
         to++;
     parcel *box = &r->inbox[(size_t)to * INBOX_SLOTS];
-    for (unsigned k = 0; k < INBOX_SLOTS; k++) {
+    for (unsigned k = 0; k < r->inbox_open; k++) {
         unsigned expected = BOX_EMPTY;
         if (!atomic_compare_exchange_strong_explicit(&box[k].state, &expected, BOX_WRITING,
                                                      memory_order_acquire, memory_order_relaxed))
@@ -330,12 +330,16 @@ bool send_parcel(worker *w, slot *s)
     return false;
 }
 
-/* A block from another thread: ours now; the registry must know its arena,
- * and free it without being told (ca_free_any). */
+/* A block from another thread: ours now; in phase api the registry must
+ * know its arena, and free it without being told (ca_free_any). */
 static void free_parcel(worker *w, slot *t)
 {
     hold(w, t);
     w->t[t->g->index].received++;
+    if (!t->g->api) {
+        op_free(w, t, FREE_CHECKED);
+        return;
+    }
     ca_arena *a = ca_arena_of(t->p);
     if (a != t->g->api)
         violation(w, "ca_arena_of(%p), a block handed over from thread %u, gave %p; it is in %s",

@@ -45,7 +45,7 @@ static void *finish(worker *w)
 {
     if (w->r->last_round) {
         release_all(w);
-        if (w->r->ph == PHASE_API)
+        if (w->r->inbox)
             close_inbox(w);
     }
     /* release: pairs with the main thread's acquire load, as `paused` does */
@@ -95,7 +95,10 @@ static void *pattern_thread(void *arg)
 {
     worker *w = arg;
     region *g = &w->r->regions[0];
+    bool handing = w->r->inbox != NULL;
     for (; keep_going(w); w->op++) {
+        if (handing && w->op % RECEIVE_EVERY == 0)
+            receive(w);
         slot *s = &w->slots[below(w, w->nslots)];
         if (!s->p) {
             op_alloc(w, s, g, draw_size(w, g), draw_align(w, g));
@@ -109,8 +112,8 @@ static void *pattern_thread(void *arg)
                 (void)op_resize(w, s, below(w, s->size + 1));
             else if (roll < 85)
                 op_realloc(w, s, draw_size(w, g));
-            else
-                op_probe(w, s);
+            else if (!(roll < 90 && handing && send_parcel(w, s)))
+                op_probe(w, s); /* else handed to another thread, which frees it */
         }
         if ((w->op + 1) % CHECK_EVERY == 0)
             check_stats(w, g);
@@ -125,16 +128,18 @@ static void *hammer_thread(void *arg)
     worker *w = arg;
     region *g = &w->r->regions[0];
     for (; keep_going(w); w->op++) {
+        if (w->op % RECEIVE_EVERY == 0)
+            receive(w); /* the hammer has two threads or more: an inbox each */
         slot *s = &w->slots[below(w, w->nslots)];
-        uint64_t roll = below(w, 10);
+        uint64_t roll = below(w, 20);
         if (!s->p)
             op_alloc(w, s, g, g->cs, 0);
-        else if (roll < 7)
+        else if (roll < 14)
             op_free(w, s, draw_how(w));
-        else if (roll < 9)
+        else if (roll < 18)
             (void)op_resize(w, s, s->usable == g->cs ? 2 * g->cs : g->cs);
-        else
-            op_probe(w, s);
+        else if (!(roll == 18 && send_parcel(w, s)))
+            op_probe(w, s); /* else handed to another thread, which frees it */
         if ((w->op + 1) % CHECK_EVERY == 0)
             check_stats(w, g);
     }
@@ -605,6 +610,12 @@ bool run_phase(const options *o, ca_lock kind, phase ph, bool caches)
 
     region *g = &r->regions[0];
     r->nregions = 1;
+    if (nthreads > 1) { /* hand-offs: blocks freed by another thread than made them */
+        r->inbox = calloc((size_t)nthreads * INBOX_SLOTS, sizeof *r->inbox);
+        if (!r->inbox)
+            out_of_memory();
+        r->inbox_open = ph == PHASE_HAMMER ? HAMMER_INBOX : INBOX_SLOTS;
+    }
     g->name = r->layer;
     g->kind = kind;
     g->sync = arena;
@@ -642,6 +653,8 @@ bool run_phase(const options *o, ca_lock kind, phase ph, bool caches)
         printf(" failures=%" PRIu64, sum.failures);
         if (ph == PHASE_HAMMER)
             printf(" neighbour_frees=%" PRIu64, sum.neighbour_frees);
+        if (r->inbox)
+            printf(" handoffs=%" PRIu64, sum.sent);
         if (cache) {
             ca_stats now;
             region_stats(g, &now);
@@ -660,6 +673,7 @@ bool run_phase(const options *o, ca_lock kind, phase ph, bool caches)
                        nchunks, cs, window, status_name(st));
     }
     free(g->owner);
+    free(r->inbox);
     free(cache);
     free(arena);
     free(meta);

@@ -24,8 +24,9 @@
  * ops each: first on the sync arena alone (caches=off), then through
  * per-thread caches in front of it (cache/cache.h, caches=on, caching from
  * the first operation), so that cached blocks, their hand-back at thread
- * exit and the frees of blocks another thread allocated (each round's new
- * threads free what the last round's made) meet every layer. After each
+ * exit and the frees of blocks another thread allocated (blocks handed to
+ * another thread through its inbox, as in phase api below, and what each
+ * round's new threads free of the last round's) meet every layer. After each
  * round the main thread and a thread of its own free the same blocks at
  * the same moment, twice (duel_frees; every layer but "none"): one free of each must succeed and
  * every other be refused as NOTALLOC, the block cached or free by then.
@@ -146,6 +147,8 @@
 #define MAX_PRINTED 40u                 /* violation messages printed; all are counted */
 #define MAX_REGIONS 8u                  /* arenas in one phase */
 #define INBOX_SLOTS 32u                 /* blocks in transit to one thread, at most */
+#define HAMMER_INBOX 2u                 /* ... in phase hammer: a thread that does not run
+                                         * for a while must not hold the small arena */
 #define RECEIVE_EVERY 8u                /* ops between two looks into a thread's inbox */
 #define SCRATCH_EVERY 4096u             /* ops between two rounds of scratch arenas (avg.) */
 #define SCRATCH_CHUNKS 64u              /* of 64 bytes, in a thread's scratch arena */
@@ -244,7 +247,8 @@ typedef struct run {
     bool last_round;        /* the threads free everything when they stop */
     region regions[MAX_REGIONS];
     unsigned nregions;
-    parcel *inbox;          /* phase api: INBOX_SLOTS per thread */
+    parcel *inbox;          /* INBOX_SLOTS per thread (two threads or more) */
+    unsigned inbox_open;    /* of which senders fill the first inbox_open */
     atomic_bool stop;       /* the time is up */
     atomic_uint finished;   /* threads done with the round */
     atomic_bool pausing;    /* the main thread asks the threads to hold still */
