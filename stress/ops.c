@@ -59,11 +59,13 @@ ca_core_status op_resize(worker *w, slot *s, size_t new_size)
                       (void *)s->p, g->name, s->size, new_size, status_name(st));
         if (want < have)
             take(w, g, s->p, want << g->shift, s->usable);
-        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_LOCK_NONE && !g->cache) {
+        ca_stats now;
+        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_LOCK_NONE &&
+            (region_stats(g, &now), now.chunks_cached == 0)) {
             /* Single-threaded, the owner map is the whole map: were the
-             * chunks after the allocation free after all? (Not with
-             * caches: a cached block is held by nobody, and a growth
-             * does not take it back.) */
+             * chunks after the allocation free after all? (Not while a
+             * cache holds blocks: a cached block is held by nobody, and a
+             * growth does not take it back.) */
             size_t ch = chunk_of(g, s->p) + have, ch_end = chunk_of(g, s->p) + want;
             while (ch < ch_end && ch < g->nchunks &&
                    atomic_load_explicit(&g->owner[ch], memory_order_relaxed) == 0)
