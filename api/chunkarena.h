@@ -189,8 +189,10 @@ typedef struct ca_stats {
                                * chunks free, is fragmentation; few free chunks
                                * at all is exhaustion */
     /* Per-thread caches: what they hold now (counted neither in chunks_used
-     * nor in allocations; chunks_peak counts them), and how often an
-     * allocation they could serve was served from one. */
+     * nor in allocations; chunks_peak counts them; their chunks count as
+     * free in free_runs, largest_free_run and the histogram alike, though
+     * only the thread holding them reuses them before they go back), and
+     * how often an allocation they could serve was served from one. */
     size_t chunks_cached;     /* chunks in blocks held in threads' caches */
     size_t cache_hits;        /* allocations served from the thread's cache */
     size_t cache_misses;      /* allocations of a cached size that went to the arena */

@@ -51,17 +51,11 @@ int ca_arena_stats(ca_arena *a, ca_stats *out)
     }
     ca_sync_stats s;
     ca_cache_figures k;
-    ca_cache_stats(&a->cache, &k);
-    ca_sync_arena_stats(&a->sync, &s);
+    ca_cache_arena_stats(&a->cache, &s, &k);
     ca_api_stats_of(&s, out);
     out->name = a->name;
     out->lock = a->sync.kind;
     out->moves = atomic_load_explicit(&a->moves, memory_order_relaxed);
-    /* The scan counted cached blocks as free (ca_core_scan_cached): they
-     * are allocated in the map, not to the program; the bytes the caches
-     * handed out, and the failures they retried, are theirs to add. */
-    out->bytes_requested += k.requested;
-    out->failures -= k.retried;
     out->chunks_cached = k.chunks_cached;
     out->cache_hits = k.cache_hits;
     out->cache_misses = k.cache_misses;

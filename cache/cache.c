@@ -442,3 +442,14 @@ void ca_cache_stats(ca_cache *k, ca_cache_figures *f)
     f->retried = atomic_load_explicit(&k->gone_retried, RLX);
     ca_sync_owner_each(&registry, &k->owner, add_figures, f);
 }
+
+void ca_cache_arena_stats(ca_cache *k, ca_sync_stats *s, ca_cache_figures *f)
+{
+    ca_cache_stats(k, f);
+    ca_sync_arena_stats(k->sync, s);
+    /* The scan counted cached blocks as free (ca_sync_arena_stats): they
+     * are allocated in the map, not to the program; the bytes the caches
+     * handed out, and the failures they retried, are theirs to add. */
+    s->bytes_requested += f->requested;
+    s->failures -= f->retried;
+}

@@ -132,4 +132,10 @@ void ca_cache_reset(ca_cache *k);
  * while others work). */
 void ca_cache_stats(ca_cache *k, ca_cache_figures *f);
 
+/* The sync arena's figures (ca_sync_arena_stats, cached blocks counted as
+ * free) as the program sees them, and the caches' in *f: the bytes the
+ * caches' hits were asked for added to bytes_requested, the failed
+ * searches they retried taken off failures. */
+void ca_cache_arena_stats(ca_cache *k, ca_sync_stats *s, ca_cache_figures *f);
+
 #endif /* CA_CACHE_CACHE_H */

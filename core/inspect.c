@@ -145,9 +145,41 @@ static inline void close_run(tally_runs *t, size_t *run)
     *run = 0;
 }
 
-void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool shared)
+/*
+ * Spaced mask of the chunks of word w (map value v) that lie in cached
+ * blocks: from each cached start (the cached plane, core/core.h) to its
+ * block's LAST marker, or to the end of the word, when *carry is set for
+ * the next word: the block goes on there. *carry on entry: a cached block
+ * came in from the word before. The plane is read relaxed, as
+ * ca_core_cached does: exact in a quiet map, a snapshot in a shared one
+ * (like the map words, whose mixture of moments inspect.h describes).
+ */
+static inline uint64_t cached_chunks(const ca_core *c, size_t w, uint64_t v, bool *carry)
+{
+    _Atomic uint64_t *plane = &((ca_core *)c)->cached[w >> 1]; /* a load only */
+    uint64_t starts = (atomic_load_explicit(plane, RLX) >> (32 * (w & 1))) & 0xFFFFFFFFu;
+    uint64_t lasts = ca_map_lasts(v) & ca_map_used(v), inside = 0;
+    if (*carry) {
+        *carry = lasts == 0;
+        inside = *carry ? CA_MAP_USED_BITS : ca_map_upto(ca_map_lowest(lasts));
+    }
+    for (; starts; starts &= starts - 1) {
+        unsigned k = ca_bits_first(starts);
+        uint64_t to = lasts & ca_map_from(k);
+        if (to) {
+            inside |= ca_map_span(k, ca_map_lowest(to));
+        } else {
+            inside |= ca_map_from(k);
+            *carry = true;
+        }
+    }
+    return inside & ca_map_used(v);
+}
+
+void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cached, bool shared)
 {
     size_t used = 0, ends = 0, run = 0; /* run: the free run still open */
+    bool carry = false;                 /* a cached block goes on into the next word */
     tally_runs t = {0, 0, hist};
     if (hist)
         for (unsigned k = 0; k < CA_CORE_RUN_CLASSES; k++)
@@ -155,6 +187,11 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool share
     for (size_t w = 0; w < c->nwords; w++) {
         uint64_t v = load(c, w, shared), real = real_chunks(c, w);
         uint64_t inuse = ca_map_used(v), fr = ca_map_free(v); /* padding is never free */
+        if (cached) { /* a cached block's chunks are free to the figures */
+            uint64_t in = cached_chunks(c, w, v, &carry);
+            inuse &= ~in;
+            fr |= in;
+        }
         used += ca_bits_count(inuse & real);
         ends += ca_bits_count(ca_map_lasts(v) & inuse & real);
         /* The word's free runs: each from a free chunk s to the next used

@@ -13,8 +13,9 @@
  * parts that do. Freestanding, like the rest of core/.
  *
  * Blocks that a per-thread cache holds are "used" in the map, but are not
- * the program's: ca_core_blocks leaves them out through one predicate
- * (block_live in inspect.c), the single place that knows what marks them.
+ * the program's: ca_core_blocks leaves them out (block_live in inspect.c),
+ * and ca_core_survey, asked to, counts their chunks as free
+ * (cached_chunks): the two places here that read the cached plane.
  */
 #ifndef CA_CORE_INSPECT_H
 #define CA_CORE_INSPECT_H
@@ -58,8 +59,11 @@ size_t ca_core_blocks(const ca_core *c, size_t from, ca_core_block *out, size_t 
 
 /* One pass over the map: what ca_core_scan reports, and, if hist is not
  * NULL, the free runs counted by size class into hist[0 ..
- * CA_CORE_RUN_CLASSES). Cost: O(map words + free runs). */
-void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool shared);
+ * CA_CORE_RUN_CLASSES). With `cached`, the chunks of cached blocks count
+ * as free: not in chunks_used nor allocations, and part of the free runs
+ * (and classes) they border, all from the same pass. Cost: O(map words +
+ * free runs + cached blocks). */
+void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cached, bool shared);
 
 /* Describe each of `ncells` consecutive groups of `group` chunks from chunk
  * 0 (group > 0; groups past the end describe nothing: all zero). Cost:

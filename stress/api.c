@@ -197,6 +197,7 @@ bool run_api(const options *o)
     api_memory mm[MAX_REGIONS];
     memset(mm, 0, sizeof mm);
     r->inbox = calloc((size_t)r->nthreads * INBOX_SLOTS, sizeof *r->inbox);
+    r->inbox_open = INBOX_SLOTS;
     if (!r->inbox)
         out_of_memory();
     atomic_store_explicit(&false_faults, 0, memory_order_relaxed);

@@ -19,6 +19,8 @@ static void usage(FILE *f)
             "one-chunk allocations in a full arena (phase \"hammer\", 2+ threads); then\n"
             "the same through the public API over an arena of each layer and a static\n"
             "one at once, with hand-offs between threads and bad pointers (phase \"api\").\n"
+            "Phases pattern and hammer run twice: on the layer alone, then through\n"
+            "per-thread caches in front of it, each with half of --seconds and --ops.\n"
             "\n"
             "  --layer=NAME    one layer, api (the public API phase alone), or all\n"
             "                  (default all)\n"
@@ -184,12 +186,20 @@ int main(int argc, char **argv)
         printf(" ops=%" PRIu64, o.ops);
     printf(" chunk_shift=%u chunks=%zu tsan=%s\n", o.shift, o.chunks, UNDER_TSAN ? "yes" : "no");
 
+    /* Phases pattern and hammer run twice, caches off then on, on half
+     * the budget each: the run takes as long as one pass would. */
+    options half = o;
+    half.seconds = o.seconds / 2;
+    if (o.ops != NO_LIMIT)
+        half.ops = o.ops > 1 ? o.ops / 2 : 1;
     bool ok = true;
     for (ca_lock k = CA_LOCK_NONE; k <= CA_LOCK_HINT; k++) {
         if (o.layer != LAYER_ALL && o.layer != (int)k)
             continue;
-        ok &= run_phase(&o, k, PHASE_PATTERN);
-        ok &= run_phase(&o, k, PHASE_HAMMER);
+        for (int caches = 0; caches < 2; caches++) {
+            ok &= run_phase(&half, k, PHASE_PATTERN, caches);
+            ok &= run_phase(&half, k, PHASE_HAMMER, caches);
+        }
     }
     if (o.layer == LAYER_ALL || o.layer == LAYER_API)
         ok &= run_api(&o);

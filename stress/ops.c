@@ -59,9 +59,13 @@ ca_core_status op_resize(worker *w, slot *s, size_t new_size)
                       (void *)s->p, g->name, s->size, new_size, status_name(st));
         if (want < have)
             take(w, g, s->p, want << g->shift, s->usable);
-        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_LOCK_NONE) {
+        ca_stats now;
+        if (st == CA_CORE_NOMEM && want > have && g->kind == CA_LOCK_NONE &&
+            (region_stats(g, &now), now.chunks_cached == 0)) {
             /* Single-threaded, the owner map is the whole map: were the
-             * chunks after the allocation free after all? */
+             * chunks after the allocation free after all? (Not while a
+             * cache holds blocks: a cached block is held by nobody, and a
+             * growth does not take it back.) */
             size_t ch = chunk_of(g, s->p) + have, ch_end = chunk_of(g, s->p) + want;
             while (ch < ch_end && ch < g->nchunks &&
                    atomic_load_explicit(&g->owner[ch], memory_order_relaxed) == 0)
@@ -312,7 +316,7 @@ bool send_parcel(worker *w, slot *s)
     if (to >= w->id)
         to++;
     parcel *box = &r->inbox[(size_t)to * INBOX_SLOTS];
-    for (unsigned k = 0; k < INBOX_SLOTS; k++) {
+    for (unsigned k = 0; k < r->inbox_open; k++) {
         unsigned expected = BOX_EMPTY;
         if (!atomic_compare_exchange_strong_explicit(&box[k].state, &expected, BOX_WRITING,
                                                      memory_order_acquire, memory_order_relaxed))
@@ -328,12 +332,16 @@ bool send_parcel(worker *w, slot *s)
     return false;
 }
 
-/* A block from another thread: ours now; the registry must know its arena,
- * and free it without being told (ca_free_any). */
+/* A block from another thread: ours now; in phase api the registry must
+ * know its arena, and free it without being told (ca_free_any). */
 static void free_parcel(worker *w, slot *t)
 {
     hold(w, t);
     w->t[t->g->index].received++;
+    if (!t->g->api) {
+        op_free(w, t, FREE_CHECKED);
+        return;
+    }
     ca_arena *a = ca_arena_of(t->p);
     if (a != t->g->api)
         violation(w, "ca_arena_of(%p), a block handed over from thread %u, gave %p; it is in %s",

@@ -280,6 +280,8 @@ const char *const free_names[] = {"ca_free", "ca_free_checked", "ca_free_any"};
 unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
                             ca_core_status *st)
 {
+    if (g->cache)
+        return ca_cache_alloc(g->cache, size, align, 0, st);
     if (g->sync)
         return ca_sync_arena_alloc_room(g->sync, size, align, 0, st);
     api_begin();
@@ -290,6 +292,8 @@ unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
 
 ca_core_status region_free(worker *w, region *g, void *p, how_free how)
 {
+    if (g->cache)
+        return ca_cache_free(g->cache, p);
     if (g->sync)
         return ca_sync_arena_free(g->sync, p);
     api_begin();
@@ -346,8 +350,17 @@ void region_stats(region *g, ca_stats *st)
         return;
     }
     ca_sync_stats s;
-    ca_sync_arena_stats(g->sync, &s);
-    ca_api_stats_of(&s, st);
+    if (g->cache) { /* as ca_arena_stats: cached blocks are not the program's */
+        ca_cache_figures k;
+        ca_cache_arena_stats(g->cache, &s, &k);
+        ca_api_stats_of(&s, st);
+        st->chunks_cached = k.chunks_cached;
+        st->cache_hits = k.cache_hits;
+        st->cache_misses = k.cache_misses;
+    } else {
+        ca_sync_arena_stats(g->sync, &s);
+        ca_api_stats_of(&s, st);
+    }
     st->name = g->name;
 }
 
@@ -401,7 +414,9 @@ static void check_nomem(worker *w, region *g, size_t size, size_t align)
     region_stats(g, &st);
     size_t achunks = align > g->cs ? align / g->cs : 1;
     size_t need = chunks_for(g, size) + achunks - 1;
-    if (st.largest_free_run >= need)
+    /* Cached chunks count as free in the figures, but the failed allocation
+     * gave back only its own thread's: the main thread's may remain. */
+    if (st.largest_free_run >= need && st.chunks_cached == 0)
         violation(w, "allocation of %zu bytes aligned to %zu in %s failed (NOMEM) although a "
                      "free run of %zu chunks exists (%zu would do)", size, align, g->name,
                   st.largest_free_run, need);

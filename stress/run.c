@@ -45,7 +45,7 @@ static void *finish(worker *w)
 {
     if (w->r->last_round) {
         release_all(w);
-        if (w->r->ph == PHASE_API)
+        if (w->r->inbox)
             close_inbox(w);
     }
     /* release: pairs with the main thread's acquire load, as `paused` does */
@@ -95,7 +95,10 @@ static void *pattern_thread(void *arg)
 {
     worker *w = arg;
     region *g = &w->r->regions[0];
+    bool handing = w->r->inbox != NULL;
     for (; keep_going(w); w->op++) {
+        if (handing && w->op % RECEIVE_EVERY == 0)
+            receive(w);
         slot *s = &w->slots[below(w, w->nslots)];
         if (!s->p) {
             op_alloc(w, s, g, draw_size(w, g), draw_align(w, g));
@@ -109,8 +112,8 @@ static void *pattern_thread(void *arg)
                 (void)op_resize(w, s, below(w, s->size + 1));
             else if (roll < 85)
                 op_realloc(w, s, draw_size(w, g));
-            else
-                op_probe(w, s);
+            else if (!(roll < 90 && handing && send_parcel(w, s)))
+                op_probe(w, s); /* else handed to another thread, which frees it */
         }
         if ((w->op + 1) % CHECK_EVERY == 0)
             check_stats(w, g);
@@ -125,16 +128,18 @@ static void *hammer_thread(void *arg)
     worker *w = arg;
     region *g = &w->r->regions[0];
     for (; keep_going(w); w->op++) {
+        if (w->op % RECEIVE_EVERY == 0)
+            receive(w); /* the hammer has two threads or more: an inbox each */
         slot *s = &w->slots[below(w, w->nslots)];
-        uint64_t roll = below(w, 10);
+        uint64_t roll = below(w, 20);
         if (!s->p)
             op_alloc(w, s, g, g->cs, 0);
-        else if (roll < 7)
+        else if (roll < 14)
             op_free(w, s, draw_how(w));
-        else if (roll < 9)
+        else if (roll < 18)
             (void)op_resize(w, s, s->usable == g->cs ? 2 * g->cs : g->cs);
-        else
-            op_probe(w, s);
+        else if (!(roll == 18 && send_parcel(w, s)))
+            op_probe(w, s); /* else handed to another thread, which frees it */
         if ((w->op + 1) % CHECK_EVERY == 0)
             check_stats(w, g);
     }
@@ -445,6 +450,8 @@ static void check_quiet(run *r, worker *ws, const char *when, unsigned round, bo
     for (unsigned k = 0; k < r->nregions; k++) {
         if (r->ph == PHASE_API)
             provoke_faults(&ws[r->nthreads], &r->regions[k]);
+        else if (strcmp(when, "after") == 0 && r->regions[k].kind != CA_LOCK_NONE)
+            duel_frees(&ws[r->nthreads], &r->regions[k]); /* "none": one thread at a time */
         check_region(r, ws, &r->regions[k], when, round, last);
     }
 }
@@ -576,12 +583,13 @@ void set_region(run *r, region *g, unsigned char *base, size_t nchunks, unsigned
 
 /* Run phase pattern or hammer on a fresh arena of layer `kind`, driven
  * directly. Returns true if it passed. */
-bool run_phase(const options *o, ca_lock kind, phase ph)
+bool run_phase(const options *o, ca_lock kind, phase ph, bool caches)
 {
     unsigned nthreads = kind == CA_LOCK_NONE ? 1u : o->threads;
+    const char *on = caches ? "on" : "off";
     if (ph == PHASE_HAMMER && nthreads < 2) {
-        printf("layer=%s phase=hammer skipped (needs 2 threads or more)\n",
-               ca_lock_name(kind));
+        printf("layer=%s phase=hammer caches=%s skipped (needs 2 threads or more)\n",
+               ca_lock_name(kind), on);
         return true;
     }
     run *r = new_run(o, ca_lock_name(kind), ph, nthreads);
@@ -596,17 +604,35 @@ bool run_phase(const options *o, ca_lock kind, phase ph)
     unsigned window = draw_window(&rng);
     void *meta = aligned_alloc(128, round_up(ca_sync_meta_size(kind, nchunks), 128));
     ca_sync_arena *arena = aligned_alloc(64, round_up(sizeof *arena, 64));
-    if (!meta || !arena)
+    ca_cache *cache = caches ? aligned_alloc(64, round_up(sizeof *cache, 64)) : NULL;
+    if (!meta || !arena || (caches && !cache))
         out_of_memory();
 
     region *g = &r->regions[0];
     r->nregions = 1;
+    if (nthreads > 1) { /* hand-offs: blocks freed by another thread than made them */
+        r->inbox = calloc((size_t)nthreads * INBOX_SLOTS, sizeof *r->inbox);
+        if (!r->inbox)
+            out_of_memory();
+        r->inbox_open = ph == PHASE_HAMMER ? HAMMER_INBOX : INBOX_SLOTS;
+    }
     g->name = r->layer;
     g->kind = kind;
     g->sync = arena;
     bool passed = false;
     ca_core_status st = ca_sync_arena_init(arena, kind, base, nchunks, o->shift, meta, window);
     if (st == CA_CORE_OK) {
+        if (cache) {
+            /* The API's largest cached block; a sixteenth of the arena, but
+             * room for a quantum (16 chunks) a thread in the small hammer
+             * arena: caching from the first operation. */
+            size_t classes = CA_CACHE_DEFAULT_BLOCK >> o->shift;
+            size_t limit = nchunks / 2 < 16u * nthreads ? nchunks / 2 : 16u * nthreads;
+            if (limit < nchunks / CA_CACHE_SHARE)
+                limit = nchunks / CA_CACHE_SHARE;
+            ca_cache_init(cache, arena, classes ? classes : 1, limit, true);
+            g->cache = cache;
+        }
         set_region(r, g, base, nchunks, o->shift);
         worker *ws = make_workers(r, o, kind);
         double t0 = now_seconds();
@@ -618,25 +644,37 @@ bool run_phase(const options *o, ca_lock kind, phase ph)
         uint64_t ops = 0, bad = atomic_load_explicit(&r->violations, memory_order_relaxed);
         for (unsigned i = 0; i < nthreads; i++)
             ops += ws[i].op;
-        printf("layer=%s phase=%s threads=%u chunks=%zu window=%u ops=%" PRIu64
+        printf("layer=%s phase=%s caches=%s threads=%u chunks=%zu window=%u ops=%" PRIu64
                " allocs=%" PRIu64 " frees=%" PRIu64 " resizes=%" PRIu64 " grows=%" PRIu64
-               " shrinks=%" PRIu64, r->layer, phase_names[ph], nthreads, nchunks, window, ops,
-               sum.allocs, sum.frees, sum.resizes, sum.grows, sum.shrinks);
+               " shrinks=%" PRIu64, r->layer, phase_names[ph], on, nthreads, nchunks, window,
+               ops, sum.allocs, sum.frees, sum.resizes, sum.grows, sum.shrinks);
         if (ph == PHASE_PATTERN)
             printf(" moves=%" PRIu64, sum.moves);
         printf(" failures=%" PRIu64, sum.failures);
         if (ph == PHASE_HAMMER)
             printf(" neighbour_frees=%" PRIu64, sum.neighbour_frees);
-        printf(" false_invalid_free=%" PRIu64 " quiet_checks=%" PRIu64 " violations=%" PRIu64
-               " seconds=%.2f\n", sum.false_invalid_free, r->checks, bad, elapsed);
+        if (r->inbox)
+            printf(" handoffs=%" PRIu64, sum.sent);
+        if (cache) {
+            ca_stats now;
+            region_stats(g, &now);
+            printf(" cache_hits=%zu cache_misses=%zu", now.cache_hits, now.cache_misses);
+        }
+        printf(" raced_frees=%" PRIu64 " false_invalid_free=%" PRIu64 " quiet_checks=%" PRIu64
+               " violations=%" PRIu64 " seconds=%.2f\n", r->raced_frees, sum.false_invalid_free,
+               r->checks, bad, elapsed);
         passed = started && bad == 0 && sum.false_invalid_free == 0;
         free_workers(r, ws);
+        if (cache)
+            ca_cache_fini(cache);
         ca_sync_arena_fini(arena);
     } else {
         main_violation(r, "ca_sync_arena_init of %zu chunks of %zu bytes (window %u) returned %s",
                        nchunks, cs, window, status_name(st));
     }
     free(g->owner);
+    free(r->inbox);
+    free(cache);
     free(arena);
     free(meta);
     free(mem);

@@ -20,7 +20,16 @@
  * neighbours that other threads are allocating, growing, shrinking and
  * freeing at that very moment: the free-validation protocol of core/core.h
  * under fire; every free of a live allocation must succeed (otherwise it is
- * a "false invalid free").
+ * a "false invalid free"). Each phase runs twice, with half the time and
+ * ops each: first on the sync arena alone (caches=off), then through
+ * per-thread caches in front of it (cache/cache.h, caches=on, caching from
+ * the first operation), so that cached blocks, their hand-back at thread
+ * exit and the frees of blocks another thread allocated (blocks handed to
+ * another thread through its inbox, as in phase api below, and what each
+ * round's new threads free of the last round's) meet every layer. After each
+ * round the main thread and a thread of its own free the same blocks at
+ * the same moment, twice (duel_frees; every layer but "none"): one free of each must succeed and
+ * every other be refused as NOTALLOC, the block cached or free by then.
  *
  * Then (--layer=all, or alone with --layer=api) phase "api": the same
  * discipline through the public API of api/chunkarena.h only, over several
@@ -98,6 +107,7 @@
 
 #include "api/chunkarena.h"
 #include "api/internal.h" /* ca_api_stats_of */
+#include "cache/cache.h"
 #include "sync/sync.h"
 #include "tests/splitmix64.h"
 
@@ -137,6 +147,8 @@
 #define MAX_PRINTED 40u                 /* violation messages printed; all are counted */
 #define MAX_REGIONS 8u                  /* arenas in one phase */
 #define INBOX_SLOTS 32u                 /* blocks in transit to one thread, at most */
+#define HAMMER_INBOX 2u                 /* ... in phase hammer: a thread that does not run
+                                         * for a while must not hold the small arena */
 #define RECEIVE_EVERY 8u                /* ops between two looks into a thread's inbox */
 #define SCRATCH_EVERY 4096u             /* ops between two rounds of scratch arenas (avg.) */
 #define SCRATCH_CHUNKS 64u              /* of 64 bytes, in a thread's scratch arena */
@@ -173,6 +185,8 @@ typedef struct region {
     unsigned index;         /* in run.regions, and in a worker's tallies */
     ca_lock kind;           /* the layer (of an API arena: the one it uses) */
     ca_sync_arena *sync;    /* phases pattern and hammer; NULL in phase api */
+    ca_cache *cache;        /* phases pattern and hammer with caches on: in front of
+                             * sync, which allocations and frees go through; else NULL */
     ca_arena *api;          /* phase api; NULL in the others */
     unsigned char *base;    /* the arena's first chunk */
     size_t nchunks;
@@ -233,13 +247,15 @@ typedef struct run {
     bool last_round;        /* the threads free everything when they stop */
     region regions[MAX_REGIONS];
     unsigned nregions;
-    parcel *inbox;          /* phase api: INBOX_SLOTS per thread */
+    parcel *inbox;          /* INBOX_SLOTS per thread (two threads or more) */
+    unsigned inbox_open;    /* of which senders fill the first inbox_open */
     atomic_bool stop;       /* the time is up */
     atomic_uint finished;   /* threads done with the round */
     atomic_bool pausing;    /* the main thread asks the threads to hold still */
     atomic_uint paused;     /* threads holding still */
     uint64_t checks;        /* of the quiet arenas, by the main thread */
     uint64_t bad_pointers;  /* phase api: bad pointers and arguments fed on purpose */
+    uint64_t raced_frees;   /* phases pattern and hammer: blocks freed by two threads at once */
     _Atomic uint64_t violations;
 } run;
 
@@ -536,8 +552,16 @@ run *new_run(const options *o, const char *layer, phase ph, unsigned nthreads);
 void set_region(run *r, region *g, unsigned char *base, size_t nchunks, unsigned shift);
 
 /* Run phase pattern or hammer on a fresh arena of layer `kind`, driven
- * directly. Returns true if it passed. */
-bool run_phase(const options *o, ca_lock kind, phase ph);
+ * directly, or through per-thread caches (cache/cache.h, caching from the
+ * first operation) if `caches`. Returns true if it passed. */
+bool run_phase(const options *o, ca_lock kind, phase ph, bool caches);
+
+/* In a quiet moment after a round (no worker running): the main thread
+ * allocates a few blocks of g, then it and a thread of its own free each of
+ * them at the same moment (exactly one free must succeed, the other be
+ * told NOTALLOC), then again (both NOTALLOC: the block is cached or free).
+ * The blocks are tallied as the main worker's. */
+void duel_frees(worker *m, region *g);
 
 /* Phase api. Returns true if it passed. */
 bool run_api(const options *o);

@@ -324,11 +324,9 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     ca_core_usage u;
     ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
     tally(a, &t);
-    /* Cached blocks count as free (ca_core_scan_cached); the histogram
-     * comes from the plain survey, where they count as used. */
-    ca_core_survey(&a->core, &u, s->free_run_histogram, is_shared(a));
-    if (a->caches)
-        ca_core_scan_cached(&a->core, &u, is_shared(a));
+    /* With caches, cached blocks count as free: in the free runs, the
+     * longest and the histogram alike (one pass), as ca_stats says. */
+    ca_core_survey(&a->core, &u, s->free_run_histogram, a->caches, is_shared(a));
     size_t peak = atomic_load_explicit(&a->peak, RLX);
     if (x)
         leave(a, a->kind, x);

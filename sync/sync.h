@@ -51,7 +51,7 @@ typedef struct ca_sync_arena {
     _Atomic size_t peak; /* most chunks in use at once (see ca_sync_stats) */
     ca_sync_hint hint;   /* the "hint" layer (its per-thread records live outside) */
     bool caches;         /* per-thread caches in front (cache/cache.h): stats count
-                          * cached blocks as free (ca_core_scan_cached) */
+                          * cached blocks as free (ca_core_survey) */
 } ca_sync_arena;
 
 /* An arena's figures: each field as ca_stats' of the same name

@@ -419,6 +419,46 @@ START_TEST(destroy_with_caches)
 }
 END_TEST
 
+/* ---- the figures of an arena with cached blocks ---- */
+
+/* Cached blocks are no program's: their chunks are not used, and count as
+ * free in the free runs, the longest and the histogram alike, which must
+ * come from one scan (the histogram's classes add up to free_runs). Every
+ * other block is freed into the cache, so the holes are cached blocks. */
+START_TEST(cached_figures_agree)
+{
+    arena t;
+    open_arena(&t, "figures", 1u << 18, 256, layers[_i], CA_CACHE_ON, 0);
+    enum { N = 24 };
+    void *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = ca_alloc(t.a, 200); /* one chunk */
+        ck_assert_ptr_nonnull(p[i]);
+    }
+    for (int i = 0; i < N; i += 2)
+        ca_free(t.a, p[i]);
+    ca_stats s = stats_of(t.a);
+    ck_assert_uint_ge(s.chunks_cached, N / 2);
+    ck_assert_uint_eq(s.chunks_used, N / 2);
+    ck_assert_uint_eq(s.allocations, N / 2);
+    size_t runs = 0;
+    unsigned top = 0;
+    for (unsigned k = 0; k < CA_FREE_RUN_CLASSES; k++) {
+        runs += s.free_run_histogram[k];
+        if (s.free_run_histogram[k])
+            top = k;
+    }
+    ck_assert_msg(runs == s.free_runs, "the histogram holds %zu runs, free_runs says %zu", runs,
+                  s.free_runs);
+    ck_assert_uint_ge(s.largest_free_run, (size_t)1 << top);
+    ck_assert_uint_lt(s.largest_free_run, (size_t)2 << top);
+    ck_assert_uint_le(s.chunks_used + s.largest_free_run, s.chunks_total);
+    for (int i = 1; i < N; i += 2)
+        ca_free(t.a, p[i]);
+    close_arena(&t);
+}
+END_TEST
+
 /* ---- ENOMEM after draining; the caps ---- */
 
 START_TEST(nomem_drains_first)
@@ -542,6 +582,7 @@ static Suite *suite(void)
     tcase_set_timeout(one, 60);
     tcase_add_loop_test(one, differential, 0, NLAYERS);
     tcase_add_loop_test(one, cached_block_faults, 0, NLAYERS);
+    tcase_add_loop_test(one, cached_figures_agree, 0, NLAYERS);
     tcase_add_loop_test(one, nomem_drains_first, 0, NLAYERS);
     tcase_add_loop_test(one, caps_hold, 0, NLAYERS);
     tcase_add_test(one, config_validated);

@@ -650,7 +650,7 @@ START_TEST(core_survey_agrees_with_scan)
         ca_core_usage a, b;
         size_t hist[CA_CORE_RUN_CLASSES], sum = 0;
         ca_core_scan(&t.core, &a, false);
-        ca_core_survey(&t.core, &b, hist, step % 200 == 0);
+        ca_core_survey(&t.core, &b, hist, false, step % 200 == 0);
         ck_assert(a.chunks_used == b.chunks_used && a.allocations == b.allocations &&
                   a.free_runs == b.free_runs && a.largest_free_run == b.largest_free_run);
         for (unsigned k = 0; k < CA_CORE_RUN_CLASSES; k++)
