@@ -374,9 +374,5 @@ void ca_core_cache_take(ca_core *c, void *p);
  * (ca_core_cached) before it hands the block out. */
 void ca_core_cache_drop(ca_core *c, ca_core_ctx *x, void *p, size_t n, bool shared);
 
-/* As ca_core_scan, with cached blocks counted as free chunks: not in
- * chunks_used nor in allocations, and part of the free runs they border.
- * Cost: O(map words + cached blocks), a little more than ca_core_scan. */
-void ca_core_scan_cached(const ca_core *c, ca_core_usage *u, bool shared);
 
 #endif /* CA_CORE_CORE_H */
