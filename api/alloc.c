@@ -180,7 +180,7 @@ void *ca_calloc(ca_arena *a, size_t n, size_t size)
  * so a moved block would find its next growth blocked as well. So it goes
  * where its size again (and at least 16 KiB) is free right after it, and
  * next fit leaves that room alone until it comes round again
- * (ca_core_alloc_room: the room is not held, any allocation may take it;
+ * (ca_core_alloc with room: the room is not held, any allocation may take it;
  * where no run has the room, the block goes where it fits alone). What it
  * gains on W5 is in docs/PERFORMANCE.md.
  */

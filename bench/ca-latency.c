@@ -101,7 +101,7 @@ static void arena_init(arena *a)
 static void *take(arena *a, size_t size)
 {
     ca_core_status st;
-    return ca_core_alloc(&a->core, &a->ctx, size, 0, false, &st);
+    return ca_core_alloc(&a->core, &a->ctx, size, 0, 0, false, &st);
 }
 
 /* Time `n` failed allocations of 16 KiB; the first is reported apart. */

@@ -298,7 +298,7 @@ static __attribute__((noinline)) void *cached_alloc(ca_cache *k, size_t size, si
         }
     }
     if (!tried) {
-        p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+        p = ca_sync_arena_alloc(k->sync, size, align, room, status);
         if (p || *status != CA_CORE_NOMEM)
             goto done;
         if (!r)
@@ -308,7 +308,7 @@ static __attribute__((noinline)) void *cached_alloc(ca_cache *k, size_t size, si
     if (r && atomic_load_explicit(&r->held, RLX)) {
         drain(k, r);
         add(&r->retried, 1); /* the arena counted a failure: the retry decides */
-        p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+        p = ca_sync_arena_alloc(k->sync, size, align, room, status);
     }
 done:
     if (p)
@@ -321,7 +321,7 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
     /* No caches, or a lone thread's (see ca_cache_init): the layer, as
      * without caches. Such a thread holds no cached block to give back. */
     if (!k->classes || (!engaged(k) && lone(k))) {
-        void *p = ca_sync_arena_alloc_room(k->sync, size, align, room, status);
+        void *p = ca_sync_arena_alloc(k->sync, size, align, room, status);
         /* A second thread may have switched the caches on meanwhile, and
          * dropped a block whose first chunk we just claimed. */
         if (p && k->classes && engaged(k))
@@ -380,13 +380,6 @@ ca_core_status ca_cache_free(ca_cache *k, void *p)
 }
 
 /* ---- upkeep ---- */
-
-void ca_cache_drain_mine(ca_cache *k)
-{
-    rec *r = k->classes ? find(k) : NULL;
-    if (r)
-        drain(k, r);
-}
 
 static void drain_one(ca_sync_rec *r, void *k)
 {

@@ -105,7 +105,7 @@ void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, 
  * and take k off the live list: no thread exit touches it afterwards. */
 void ca_cache_fini(ca_cache *k);
 
-/* As ca_sync_arena_alloc_room: a request of up to `classes` chunks with no
+/* As ca_sync_arena_alloc: a request of up to `classes` chunks with no
  * alignment above the chunk size and no room comes from the calling
  * thread's magazine, refilled a batch at a time; anything else goes to the
  * layer. On NOMEM, gives the calling thread's cached blocks back and
@@ -117,9 +117,6 @@ void *ca_cache_alloc(ca_cache *k, size_t size, size_t align, size_t room, ca_cor
  * to the arena first); pointer faults as ca_core_free, a cached block
  * included. */
 ca_core_status ca_cache_free(ca_cache *k, void *p);
-
-/* Give the calling thread's cached blocks in k back to the arena. */
-void ca_cache_drain_mine(ca_cache *k);
 
 /* Give every thread's cached blocks back to the arena (the arena quiet). */
 void ca_cache_drain_all(ca_cache *k);

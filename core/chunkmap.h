@@ -121,20 +121,6 @@ static inline uint64_t ca_map_last_bit(unsigned k)
     return 2ull << (2 * k);
 }
 
-/* The bits that mark chunks lo..hi of a word as one allocation's chunks;
- * chunk hi gets the LAST marker when the allocation ends there. */
-static inline uint64_t ca_map_mark(unsigned lo, unsigned hi, bool ends_here)
-{
-    uint64_t used = ca_map_span(lo, hi);
-    return ends_here ? used | ca_map_last_bit(hi) : used;
-}
-
-/* Both bits of chunks lo..hi: what a release clears. */
-static inline uint64_t ca_map_both(unsigned lo, unsigned hi)
-{
-    return ca_map_span(lo, hi) * 3u;
-}
-
 /* Chunks in the longest stretch of free chunks of word v (0..32). Binary
  * lifting over the masks of "2^k free chunks from here": the largest
  * length is built bit by bit from the top, keeping the chunks it can still

@@ -59,15 +59,8 @@ static FLAT ca_core_status resize_shared(ca_core *c, ca_core_ctx *x, void *p, si
     return resize(c, x, p, size, true);
 }
 
-void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
-                    ca_core_status *status)
-{
-    return shared ? alloc_shared(c, x, size, align, 0, status)
-                  : alloc_excl(c, x, size, align, 0, status);
-}
-
-void *ca_core_alloc_room(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
-                         bool shared, ca_core_status *status)
+void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
+                    bool shared, ca_core_status *status)
 {
     return shared ? alloc_shared(c, x, size, align, room, status)
                   : alloc_excl(c, x, size, align, room, status);

@@ -251,18 +251,17 @@ void ca_core_reset(ca_core *c);
  * an exact fit ends the search at once), and leaves x->cursor just past the
  * new allocation. Returns NULL and sets *status to NOMEM (no room: costs
  * O(1) when the request exceeds the known longest free run, else one scan of
- * the free runs), BADALIGN, or, in shared mode, RETRY. */
-void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, bool shared,
-                    ca_core_status *status);
-
-/* As ca_core_alloc, preferably in a run where `room` more bytes are free
- * right after the allocation: it takes only its own chunks, and leaves the
- * cursor past the room, so next fit leaves the room alone, for the allocation
- * to grow into in place, until it comes round again; the room is not held,
- * any allocation may take it. When no run holds both, the allocation goes
- * where it fits alone (a search more); NOMEM only when it fits nowhere. */
-void *ca_core_alloc_room(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
-                         bool shared, ca_core_status *status);
+ * the free runs), BADALIGN, or, in shared mode, RETRY.
+ *
+ * With `room` > 0 (realloc's moves: api/alloc.c), the allocation goes
+ * preferably in a run where `room` more bytes are free right after it: it
+ * takes only its own chunks, and leaves the cursor past the room, so next fit
+ * leaves the room alone, for the allocation to grow into in place, until it
+ * comes round again; the room is not held, any allocation may take it. When
+ * no run holds both, the allocation goes where it fits alone (a search more);
+ * NOMEM only when it fits nowhere. */
+void *ca_core_alloc(ca_core *c, ca_core_ctx *x, size_t size, size_t align, size_t room,
+                    bool shared, ca_core_status *status);
 
 /* Free the allocation starting at p. FOREIGN, INTERIOR or NOTALLOC leave the
  * map unchanged. Cost: O(chunks of the allocation / 32). */

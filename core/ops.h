@@ -1176,7 +1176,7 @@ static inline bool in_lane(const ca_core *c, const ca_core_ctx *x, size_t s)
 }
 
 /*
- * Allocate (see ca_core_alloc_room). The fast path: the search would begin
+ * Allocate (see ca_core_alloc). The fast path: the search would begin
  * with the run that starts at the cursor, and take it at once when it fits
  * exactly, or with room to spare (twice the request), or when the window
  * is 1; so when the cursor's run is such a run, claim it without a search.

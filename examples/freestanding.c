@@ -176,7 +176,7 @@ static void *heap_alloc(size_t size, size_t align)
 {
     ca_core_status st;
     heap_lock();
-    void *p = ca_core_alloc(&heap, &heap_ctx, size, align, false, &st);
+    void *p = ca_core_alloc(&heap, &heap_ctx, size, align, 0, false, &st);
     heap_unlock();
     return p; /* NULL: st says why (NOMEM or BADALIGN) */
 }
@@ -349,9 +349,9 @@ static size_t run(void)
            "ca_core_init refused the pool"); /* window 1: pure next fit */
     ca_core_ctx_init(&pool_ctx, 0);
     ca_core_status st;
-    void *e = ca_core_alloc(&pool, &pool_ctx, 500, 0, false, &st);
+    void *e = ca_core_alloc(&pool, &pool_ctx, 500, 0, 0, false, &st);
     expect(e && (unsigned char *)e >= (unsigned char *)base, "the pool handed out its metadata");
-    expect(ca_core_alloc(&pool, &pool_ctx, sizeof pool_region, 0, false, &st) == NULL &&
+    expect(ca_core_alloc(&pool, &pool_ctx, sizeof pool_region, 0, 0, false, &st) == NULL &&
                st == CA_CORE_NOMEM,
            "the pool accepted more than it holds");
     expect(ca_core_check(&pool, &pool_ctx.tally) == NULL, "the pool is inconsistent");

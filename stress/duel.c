@@ -104,8 +104,10 @@ void duel_frees(worker *m, region *g)
         d.s[i].p = NULL;
     }
     m->r->raced_frees += d.n;
-    /* What the main thread cached goes back: in a "none" arena its worker
-     * must be able to reach every chunk the figures call free. */
+    /* What the main thread cached goes back, so that the next round's
+     * workers can reach every chunk the figures call free. No other thread
+     * runs (the round's workers are joined, their caches went back as they
+     * exited): the arena is quiet, as ca_cache_drain_all asks. */
     if (g->cache)
-        ca_cache_drain_mine(g->cache);
+        ca_cache_drain_all(g->cache);
 }

@@ -283,7 +283,7 @@ unsigned char *region_alloc(worker *w, region *g, size_t size, size_t align,
     if (g->cache)
         return ca_cache_alloc(g->cache, size, align, 0, st);
     if (g->sync)
-        return ca_sync_arena_alloc_room(g->sync, size, align, 0, st);
+        return ca_sync_arena_alloc(g->sync, size, align, 0, st);
     api_begin();
     void *p = align ? ca_aligned_alloc(g->api, align, size) : ca_alloc(g->api, size);
     *st = api_status(w, p != NULL, align ? "ca_aligned_alloc" : "ca_alloc");

@@ -230,8 +230,8 @@ LAYER_OPS(ticket, CA_LOCK_TICKET)
 LAYER_OPS(mutex, CA_LOCK_MUTEX)
 LAYER_OPS(hint, CA_LOCK_HINT)
 
-void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
-                               ca_core_status *status)
+void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                          ca_core_status *status)
 {
     BY_LAYER(a, alloc, size, align, room, status);
 }
@@ -373,7 +373,7 @@ static void *alloc_entered(ca_sync_arena *a, ca_core_ctx *x, size_t size, ca_cor
 {
     void *p;
     for (unsigned lost = 0;;) {
-        p = ca_core_alloc(&a->core, x, size, 0, is_shared(a), status);
+        p = ca_core_alloc(&a->core, x, size, 0, 0, is_shared(a), status);
         if (*status != CA_CORE_RETRY)
             break;
         ca_sync_hint_lost(&a->hint, x, ++lost);

@@ -88,11 +88,10 @@ ca_core_status ca_sync_arena_init(ca_sync_arena *a, ca_lock kind, void *base, si
  * per-thread records of "hint"). */
 void ca_sync_arena_fini(ca_sync_arena *a);
 
-/* The core operations (core/core.h), through the layer. alloc_room is
- * ca_core_alloc_room (room 0: ca_core_alloc), and never returns
- * CA_CORE_RETRY: the layer searches again. */
-void *ca_sync_arena_alloc_room(ca_sync_arena *a, size_t size, size_t align, size_t room,
-                               ca_core_status *status);
+/* The core operations (core/core.h), through the layer. alloc never
+ * returns CA_CORE_RETRY: the layer searches again. */
+void *ca_sync_arena_alloc(ca_sync_arena *a, size_t size, size_t align, size_t room,
+                          ca_core_status *status);
 ca_core_status ca_sync_arena_free(ca_sync_arena *a, void *p);
 ca_core_status ca_sync_arena_resize(ca_sync_arena *a, void *p, size_t size);
 ca_core_status ca_sync_arena_usable(ca_sync_arena *a, const void *p, size_t *bytes);

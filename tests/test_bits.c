@@ -70,6 +70,13 @@ static uint64_t naive_chunks(unsigned lo, unsigned hi)
     return m;
 }
 
+/* The map bits of chunks lo..hi of one allocation, written out by hand:
+ * USED on each, LAST on hi when the allocation ends there. */
+static uint64_t mark(unsigned lo, unsigned hi, bool ends_here)
+{
+    return naive_chunks(lo, hi) | (ends_here ? 1ull << (2 * hi + 1) : 0);
+}
+
 /* Spaced mask of the chunks of v whose state has bit `bit` (1: USED,
  * 2: LAST) set. */
 static uint64_t naive_has(uint64_t v, unsigned bit)
@@ -205,19 +212,15 @@ START_TEST(map_ranges)
 }
 END_TEST
 
-START_TEST(map_mark_both)
+START_TEST(map_last_bit)
 {
+    /* The LAST bit of each chunk, read back: a run's marks (chunks lo..hi-1
+     * "used", hi "last") read as USED, LAST and FREE where they should. */
     for (unsigned lo = 0; lo < 32; lo++)
         for (unsigned hi = lo; hi < 32; hi++) {
-            uint64_t span = naive_chunks(lo, hi);
-            uint64_t open = ca_map_mark(lo, hi, false), closed = ca_map_mark(lo, hi, true);
-            ck_assert_msg(open == span, "mark(%u, %u, no end) = %#llx", lo, hi,
-                          (unsigned long long)open);
-            ck_assert_msg(closed == (span | 1ull << (2 * hi + 1)), "mark(%u, %u, end) = %#llx", lo,
-                          hi, (unsigned long long)closed);
-            ck_assert_msg(ca_map_both(lo, hi) == (span | span << 1), "both(%u, %u) = %#llx", lo,
-                          hi, (unsigned long long)ca_map_both(lo, hi));
-            /* Read back: chunks lo..hi-1 "used", hi "last", the others free. */
+            ck_assert_msg(ca_map_last_bit(hi) == 1ull << (2 * hi + 1), "last_bit(%u) = %#llx", hi,
+                          (unsigned long long)ca_map_last_bit(hi));
+            uint64_t closed = mark(lo, hi, true);
             for (unsigned k = 0; k < 32; k++) {
                 unsigned want = k < lo || k > hi ? CA_MAP_FREE : k < hi ? CA_MAP_USED : CA_MAP_LAST;
                 ck_assert_msg(ca_map_state(closed, k) == want,
@@ -333,7 +336,7 @@ START_TEST(core_runs_inside_a_word)
     for (unsigned lo = 0; lo < 32; lo++)
         for (unsigned hi = lo; hi < 32; hi++) {
             void *p = place(&t, lo, hi - lo + 1);
-            ck_assert_msg(map_word(&t, 0) == ca_map_mark(lo, hi, true) && map_word(&t, 1) == 0,
+            ck_assert_msg(map_word(&t, 0) == mark(lo, hi, true) && map_word(&t, 1) == 0,
                           "run %u..%u: map words %#llx %#llx", lo, hi,
                           (unsigned long long)map_word(&t, 0), (unsigned long long)map_word(&t, 1));
             expect_only(&t, p, lo, hi - lo + 1);
@@ -358,8 +361,8 @@ START_TEST(core_runs_across_words)
             round_trip(&t, lo, lens[i]);
     /* One case spelled out in map words: chunks 30..33. */
     void *p = place(&t, 30, 4);
-    ck_assert_msg(map_word(&t, 0) == ca_map_mark(30, 31, false) &&
-                      map_word(&t, 1) == ca_map_mark(0, 1, true),
+    ck_assert_msg(map_word(&t, 0) == mark(30, 31, false) &&
+                      map_word(&t, 1) == mark(0, 1, true),
                   "run 30..33: map words %#llx %#llx", (unsigned long long)map_word(&t, 0),
                   (unsigned long long)map_word(&t, 1));
     ca_test_free(&t, p);
@@ -421,7 +424,7 @@ static size_t fill(ca_test_core *t, size_t piece, void ***out)
     for (size_t want = piece;; want = 1) {
         for (;;) {
             ca_core_status st = CA_CORE_OK;
-            void *p = ca_core_alloc(&t->core, &t->ctx, want * t->chunk_size, 0, false, &st);
+            void *p = ca_core_alloc(&t->core, &t->ctx, want * t->chunk_size, 0, 0, false, &st);
             ca_test_core_check(t);
             if (!p) {
                 ck_assert_msg(st == CA_CORE_NOMEM, "filling: status %d", (int)st);
@@ -611,7 +614,7 @@ static Suite *bits_suite(void)
     tcase_add_test(words, bits_count);
     tcase_add_test(words, map_free_used_ends);
     tcase_add_test(words, map_ranges);
-    tcase_add_test(words, map_mark_both);
+    tcase_add_test(words, map_last_bit);
     tcase_add_test(words, map_state);
     tcase_add_test(words, map_lowest_highest);
     suite_add_tcase(s, words);

@@ -263,7 +263,7 @@ static bool op_alloc(run *r, size_t size, size_t align)
     size_t from = r->t.ctx.cursor < r->m.nchunks ? r->t.ctx.cursor : 0;
     size_t place = model_place(&r->m, from, n, r->base_chunk, achunks, r->cfg->window);
     ca_core_status st = CA_CORE_OK;
-    unsigned char *p = ca_core_alloc(&r->t.core, &r->t.ctx, size, align, false, &st);
+    unsigned char *p = ca_core_alloc(&r->t.core, &r->t.ctx, size, align, 0, false, &st);
     if (!p) {
         EXPECT(r, st == CA_CORE_NOMEM, "size %zu align %zu: status %d", size, align, (int)st);
         EXPECT(r, !ca_test_model_fits(&r->m, n, r->base_chunk, achunks),
@@ -299,7 +299,8 @@ static void op_bad_align(run *r)
     size_t align = r->cs * 3 + (size_t)below(r, 2) * 2; /* never a power of two */
     ca_test_snapshot_take(&r->snap, &r->t);
     ca_core_status st = CA_CORE_OK;
-    void *p = ca_core_alloc(&r->t.core, &r->t.ctx, (size_t)below(r, 4 * r->cs), align, false, &st);
+    void *p =
+        ca_core_alloc(&r->t.core, &r->t.ctx, (size_t)below(r, 4 * r->cs), align, 0, false, &st);
     EXPECT(r, p == NULL && st == CA_CORE_BADALIGN, "align %zu: status %d", align, (int)st);
     const char *why = ca_test_snapshot_diff(&r->snap, &r->t);
     EXPECT(r, why == NULL, "align %zu changed the core: %s", align, why ? why : "");

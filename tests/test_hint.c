@@ -93,7 +93,7 @@ static void *visit(void *arg)
 {
     visitor *v = arg;
     ca_core_status st;
-    v->block = ca_sync_arena_alloc_room(v->a, 100, 0, 0, &st);
+    v->block = ca_sync_arena_alloc(v->a, 100, 0, 0, &st);
     v->ctx = ca_sync_hint_lock(&v->a->hint);
     ca_sync_hint_unlock(&v->a->hint, v->ctx);
     pthread_barrier_wait(v->all); /* everyone has a context */
@@ -161,7 +161,7 @@ START_TEST(one_thread_many_arenas)
     for (unsigned i = 0; i < ARENAS; i++) {
         arena_open(&t[i]);
         ca_core_status st;
-        p[i] = ca_sync_arena_alloc_room(&t[i].a, 64, 0, 0, &st);
+        p[i] = ca_sync_arena_alloc(&t[i].a, 64, 0, 0, &st);
         ck_assert(p[i] != NULL);
     }
     for (unsigned r = 0; r < 2; r++) /* in turns: the recent entry misses each time */
@@ -195,14 +195,14 @@ static void *work(void *arg)
     worker *w = arg;
     ca_core_status st;
     for (unsigned i = 0; i < w->n; i++) {
-        w->kept[i] = ca_sync_arena_alloc_room(w->a, 64 * (i + 1), 0, 0, &st);
-        void *gone = ca_sync_arena_alloc_room(w->a, 10, 0, 0, &st);
+        w->kept[i] = ca_sync_arena_alloc(w->a, 64 * (i + 1), 0, 0, &st);
+        void *gone = ca_sync_arena_alloc(w->a, 10, 0, 0, &st);
         ca_sync_arena_free(w->a, gone);
     }
     if (w->step) {
         pthread_barrier_wait(w->step); /* done: the main thread acts */
         pthread_barrier_wait(w->step); /* then this thread goes on */
-        void *again = ca_sync_arena_alloc_room(w->a, 1, 0, 0, &st);
+        void *again = ca_sync_arena_alloc(w->a, 1, 0, 0, &st);
         w->again = again && ca_sync_arena_free(w->a, again) == CA_CORE_OK;
     }
     return NULL;

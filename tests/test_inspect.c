@@ -643,7 +643,7 @@ START_TEST(core_survey_agrees_with_scan)
         } else {
             ca_core_status st;
             held[i] = ca_core_alloc(&t.core, &t.ctx, 16 * (1 + ca_splitmix64_next(&seed) % 60),
-                                    0, false, &st);
+                                    0, 0, false, &st);
         }
         if (step % 100)
             continue;

@@ -222,7 +222,7 @@ static void *stamp_and_free(void *arg)
         rng = rng * 6364136223846793005u + 1442695040888963407u;
         len[k] = 1u + (size_t)(rng >> 33) % ((size_t)8 << SHIFT); /* 1 to 8 chunks */
         ca_core_status st;
-        held[k] = ca_sync_arena_alloc_room(w->a, len[k], 0, 0, &st);
+        held[k] = ca_sync_arena_alloc(w->a, len[k], 0, 0, &st);
         if (!held[k])
             w->failed++;
         else
@@ -273,11 +273,11 @@ START_TEST(peak_and_reset)
     ca_core_status st;
     void *p[10];
     for (int i = 0; i < 10; i++)
-        p[i] = ca_sync_arena_alloc_room(&t.a, 3u << SHIFT, 0, 0, &st); /* 3 chunks each */
+        p[i] = ca_sync_arena_alloc(&t.a, 3u << SHIFT, 0, 0, &st); /* 3 chunks each */
     for (int i = 0; i < 10; i++)
         ck_assert(ca_sync_arena_free(&t.a, p[i]) == CA_CORE_OK);
-    ck_assert(ca_sync_arena_alloc_room(&t.a, (size_t)CHUNKS << (SHIFT + 1), 0, 0, &st) == NULL);
-    void *q = ca_sync_arena_alloc_room(&t.a, 1, 0, 0, &st);
+    ck_assert(ca_sync_arena_alloc(&t.a, (size_t)CHUNKS << (SHIFT + 1), 0, 0, &st) == NULL);
+    void *q = ca_sync_arena_alloc(&t.a, 1, 0, 0, &st);
     ca_sync_stats s;
     ca_sync_arena_stats(&t.a, &s);
     ck_assert_msg(s.chunks_peak == 30 && s.chunks_used == 1 && s.failures == 1,
@@ -310,7 +310,7 @@ static void *visit(void *arg)
 {
     hint_visit *v = arg;
     ca_core_status st;
-    v->block = ca_sync_arena_alloc_room(v->a, 64, 0, 0, &st); /* makes a record */
+    v->block = ca_sync_arena_alloc(v->a, 64, 0, 0, &st); /* makes a record */
     ca_core_ctx *x = ca_sync_hint_lock(&v->a->hint);
     v->lane_lo_alone = x->lane_lo;
     ca_sync_hint_unlock(&v->a->hint, x);

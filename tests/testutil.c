@@ -97,7 +97,7 @@ static unsigned chunk_state(const ca_test_core *t, size_t i)
 void *ca_test_alloc(ca_test_core *t, size_t size, size_t align)
 {
     ca_core_status st = CA_CORE_OK;
-    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, false, &st);
+    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, 0, false, &st);
     ck_assert_msg(p != NULL && st == CA_CORE_OK,
                   "alloc of %zu bytes aligned to %zu in %zu chunks of %zu: status %d", size,
                   align, t->nchunks, t->chunk_size, (int)st);
@@ -108,7 +108,7 @@ void *ca_test_alloc(ca_test_core *t, size_t size, size_t align)
 void ca_test_alloc_nomem(ca_test_core *t, size_t size, size_t align)
 {
     ca_core_status st = CA_CORE_OK;
-    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, false, &st);
+    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, 0, false, &st);
     ck_assert_msg(p == NULL && st == CA_CORE_NOMEM,
                   "alloc of %zu bytes aligned to %zu in %zu chunks of %zu: status %d, chunk "
                   "%zu, expected NOMEM",

@@ -146,7 +146,7 @@ START_TEST(alloc_align_of_remembers_over_alignment)
 }
 END_TEST
 
-/* ca_core_alloc_room: the allocation goes where `room` more bytes are free
+/* ca_core_alloc with room: the allocation goes where `room` more bytes are free
  * after it, takes only its own chunks, and next fit passes over the room;
  * where no run has the room it goes where it fits alone, and that is not a
  * failure. */
@@ -162,7 +162,7 @@ START_TEST(alloc_room_is_left_free)
     ca_test_alloc(&t, cs, 0); /* chunk 3 stays taken */
     ca_test_free(&t, wall);
     t.ctx.cursor = 0;
-    void *p = ca_core_alloc_room(&t.core, &t.ctx, 2 * cs, 0, 4 * cs, false, &st);
+    void *p = ca_core_alloc(&t.core, &t.ctx, 2 * cs, 0, 4 * cs, false, &st);
     ca_test_core_check(&t);
     size_t s = ca_test_chunk_of(&t, p);
     ck_assert_msg(st == CA_CORE_OK && s >= 4, "with room: chunk %zu (the 3-chunk hole is too small)",
@@ -181,7 +181,7 @@ START_TEST(alloc_room_is_left_free)
 
     /* No run with room anywhere: the allocation alone, and no failure. */
     size_t failures = atomic_load_explicit(&t.ctx.tally.failures, memory_order_relaxed);
-    void *q = ca_core_alloc_room(&t.core, &t.ctx, cs, 0, 1024 * cs, false, &st);
+    void *q = ca_core_alloc(&t.core, &t.ctx, cs, 0, 1024 * cs, false, &st);
     ck_assert_msg(st == CA_CORE_OK && q != NULL, "without room to spare the allocation failed");
     ck_assert_msg(atomic_load_explicit(&t.ctx.tally.failures, memory_order_relaxed) == failures,
                   "the attempt with room counted as a failure");
@@ -200,7 +200,7 @@ START_TEST(alloc_bad_alignment)
     for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
         ca_test_snapshot_take(&s, &t);
         ca_core_status st = CA_CORE_OK;
-        void *p = ca_core_alloc(&t.core, &t.ctx, 64, aligns[i], false, &st);
+        void *p = ca_core_alloc(&t.core, &t.ctx, 64, aligns[i], 0, false, &st);
         ck_assert_msg(p == NULL && st == CA_CORE_BADALIGN, "align %zu: %p, status %d", aligns[i],
                       p, (int)st);
         expect_unchanged(&s, &t, "an allocation with a bad alignment");
@@ -241,7 +241,7 @@ START_TEST(alloc_huge_alignments)
     for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++)
         for (size_t size = 0; size <= 32; size += 16) {
             ca_core_status st = CA_CORE_OK;
-            void *p = ca_core_alloc(&t.core, &t.ctx, size, aligns[i], false, &st);
+            void *p = ca_core_alloc(&t.core, &t.ctx, size, aligns[i], 0, false, &st);
             ca_test_core_check(&t);
             if (p == NULL) {
                 ck_assert_msg(st == CA_CORE_NOMEM, "align %#zx: status %d", aligns[i], (int)st);

@@ -96,7 +96,7 @@ void expect_nomem_unchanged(ca_test_core *t, size_t size, size_t align)
     ca_test_snapshot s = {0};
     ca_test_snapshot_take(&s, t);
     ca_core_status st = CA_CORE_OK;
-    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, false, &st);
+    void *p = ca_core_alloc(&t->core, &t->ctx, size, align, 0, false, &st);
     ck_assert_msg(p == NULL && st == CA_CORE_NOMEM,
                   "size %zu align %zu in %zu chunks: %p, status %d, expected NOMEM", size, align,
                   t->nchunks, p, (int)st);

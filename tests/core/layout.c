@@ -87,7 +87,7 @@ START_TEST(init_accepts_edges)
     ck_assert_msg(st == CA_CORE_OK, "init with 1 GiB chunks: status %d", (int)st);
     ck_assert_msg(ca_core_chunk_size(&c) == (size_t)1 << 30, "chunk size %zu",
                   ca_core_chunk_size(&c));
-    void *p = ca_core_alloc(&c, &x, ((size_t)1 << 30) + 1, 0, false, &st);
+    void *p = ca_core_alloc(&c, &x, ((size_t)1 << 30) + 1, 0, 0, false, &st);
     ck_assert_msg(p == giant && st == CA_CORE_OK, "1 GiB + 1 byte: %p, status %d", p, (int)st);
     const char *why = ca_core_check(&c, &x.tally);
     ck_assert_msg(why == NULL, "1 GiB chunks: %s", why ? why : "");
@@ -170,7 +170,7 @@ START_TEST(layout_carves_the_front)
             memset(&x, 0, sizeof x);
             st = ca_core_init(&c, base, n, shifts[i], meta, 4);
             ck_assert_msg(st == CA_CORE_OK, "init on a layout: status %d", (int)st);
-            void *p = ca_core_alloc(&c, &x, n * cs, 0, false, &st);
+            void *p = ca_core_alloc(&c, &x, n * cs, 0, 0, false, &st);
             ck_assert_msg(p == base, "the whole laid-out region is not one allocation at base");
             const char *why = ca_core_check(&c, &x.tally);
             ck_assert_msg(why == NULL, "layout core: %s", why ? why : "");

@@ -60,7 +60,7 @@ START_TEST(counters_sum_over_contexts)
         ck_assert_msg(ca_core_free(&t.core, &other, p[i], false) == CA_CORE_OK,
                       "free through another context");
     ca_core_status st = CA_CORE_OK;
-    ck_assert_msg(ca_core_alloc(&t.core, &other, 100 * cs, 0, false, &st) == NULL,
+    ck_assert_msg(ca_core_alloc(&t.core, &other, 100 * cs, 0, 0, false, &st) == NULL,
                   "an impossible allocation succeeded");
     ck_assert_msg(ca_core_resize(&t.core, &other, p[2], 4 * cs, false) == CA_CORE_OK,
                   "grow through another context");
@@ -360,7 +360,7 @@ static step_result do_step(ca_test_core *t, bool shared, enum step_kind kind, si
     void *p = chunk_ptr(t, chunk);
     switch (kind) {
     case STEP_ALLOC: {
-        void *q = ca_core_alloc(&t->core, &t->ctx, size, align, shared, &r.st);
+        void *q = ca_core_alloc(&t->core, &t->ctx, size, align, 0, shared, &r.st);
         if (q)
             r.chunk = ca_test_chunk_of(t, q);
         break;
