@@ -188,7 +188,11 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cache
         uint64_t v = load(c, w, shared), real = real_chunks(c, w);
         uint64_t inuse = ca_map_used(v), fr = ca_map_free(v); /* padding is never free */
         if (cached) { /* a cached block's chunks are free to the figures */
-            uint64_t in = cached_chunks(c, w, v, &carry);
+            /* Only real chunks: in a shared map a block read as cached may
+             * have changed by the time its next word is read, so that the
+             * walk to its LAST marker runs on, into the padding at the end
+             * of the last word, which is never free. */
+            uint64_t in = cached_chunks(c, w, v, &carry) & real;
             inuse &= ~in;
             fr |= in;
         }
