@@ -389,8 +389,9 @@ CA_API int ca_arena_stats(ca_arena *arena, ca_stats *stats);
  * and 16 lines), ' ' all free, '#' all used, and for a group partly used
  * one of ". : - = + * %" (emptier to fuller) when its free chunks form one
  * run, a digit 1-9 (how full, in tenths) when they form two or more
- * (fragmentation); a legend under the figures says so. Figures and map
- * are gathered (under the lock, or read while others work under
+ * (fragmentation); a legend under the figures says so. The chunks of
+ * blocks in threads' caches are drawn free, as ca_stats counts them.
+ * Figures and map are gathered (under the lock, or read while others work under
  * CA_LOCK_HINT) before anything is printed, with no lock held. Returns 0,
  * or -1 with errno from the stream. O(chunks / 32). */
 CA_API int ca_arena_dump(ca_arena *arena, FILE *out);
@@ -540,7 +541,7 @@ CA_API int ca_stats_json_all(FILE *out);
  * a colour, so allocations and holes show one by one; for groups, shades
  * of blue say how full a group is when its free chunks form one run, and
  * shades of orange when they are split into several (fragmentation).
- * Gathered first, written with no lock held, as ca_arena_stats_json.
+ * Cached blocks are drawn free, as in ca_arena_dump. Gathered first, written with no lock held, as ca_arena_stats_json.
  * Returns 0, or -1 with EINVAL for a NULL arena or stream, ENOMEM when
  * the picture's memory cannot be allocated, or errno from the stream.
  * O(chunks / 32), and a malloc of about 100 KiB.

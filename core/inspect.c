@@ -226,7 +226,7 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cache
 }
 
 void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t ncells,
-                   bool shared)
+                   bool cached, bool shared)
 {
     for (size_t g = 0; g < ncells; g++)
         cells[g] = (ca_core_cell){0, 0, 0};
@@ -234,6 +234,7 @@ void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t n
     size_t cw = (size_t)-1;
     uint64_t used = 0, starts = 0, runs = 0, fr = 0;
     uint64_t cont_carry = 0, free_carry = 0; /* chunk 31 of the word before: "01"; free */
+    bool carry = false; /* a cached block goes on into the next word */
     /* A piece ends at a word end or a group end, whichever comes first,
      * and is counted with one popcount a mask. Words come in order, so the
      * carries are those of the word before. */
@@ -243,6 +244,11 @@ void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t n
             uint64_t v = load(c, w, shared), cont = continuing(v);
             used = ca_map_used(v);
             fr = ca_map_free(v);
+            if (cached) { /* as in ca_core_survey: a cached block's chunks are free */
+                uint64_t in = cached_chunks(c, w, v, &carry) & real_chunks(c, w);
+                used &= ~in;
+                fr |= in;
+            }
             starts = used & ~((cont << 2) | cont_carry);
             runs = fr & ~((fr << 2) | free_carry);
             cont_carry = cont >> 62;

@@ -14,8 +14,8 @@
  *
  * Blocks that a per-thread cache holds are "used" in the map, but are not
  * the program's: ca_core_blocks leaves them out (block_live in inspect.c),
- * and ca_core_survey, asked to, counts their chunks as free
- * (cached_chunks): the two places here that read the cached plane.
+ * and ca_core_survey and ca_core_cells, asked to, count their chunks as
+ * free (cached_chunks): the places here that read the cached plane.
  */
 #ifndef CA_CORE_INSPECT_H
 #define CA_CORE_INSPECT_H
@@ -66,10 +66,12 @@ size_t ca_core_blocks(const ca_core *c, size_t from, ca_core_block *out, size_t 
 void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cached, bool shared);
 
 /* Describe each of `ncells` consecutive groups of `group` chunks from chunk
- * 0 (group > 0; groups past the end describe nothing: all zero). Cost:
- * O(map words + free runs + allocations in the groups). */
+ * 0 (group > 0; groups past the end describe nothing: all zero). With
+ * `cached`, the chunks of cached blocks count as free, as in
+ * ca_core_survey. Cost: O(map words + free runs + allocations in the
+ * groups + cached blocks). */
 void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t ncells,
-                   bool shared);
+                   bool cached, bool shared);
 
 /* The size class of a run of n > 0 chunks: floor(log2(n)). */
 static inline unsigned ca_core_run_class(size_t n)

@@ -280,7 +280,7 @@ ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t 
 void ca_sync_arena_cells(ca_sync_arena *a, size_t group, ca_core_cell *cells, size_t ncells)
 {
     ca_core_ctx *x = is_shared(a) ? NULL : enter(a, a->kind);
-    ca_core_cells(&a->core, group, cells, ncells, is_shared(a));
+    ca_core_cells(&a->core, group, cells, ncells, a->caches, is_shared(a));
     if (x)
         leave(a, a->kind, x);
 }

@@ -99,7 +99,9 @@ ca_core_status ca_sync_arena_align_of(ca_sync_arena *a, const void *p, size_t *a
 ca_core_status ca_sync_arena_note_align(ca_sync_arena *a, const void *p, size_t align);
 
 /* What each of `ncells` consecutive groups of `group` chunks holds (see
- * ca_core_cells), under the lock or, for "hint", read while others work. */
+ * ca_core_cells; with caches, cached blocks count as free, as in
+ * ca_sync_arena_stats), under the lock or, for "hint", read while others
+ * work. */
 void ca_sync_arena_cells(ca_sync_arena *a, size_t group, ca_core_cell *cells, size_t ncells);
 
 /* Up to `max` live blocks from chunk `from` on (see ca_core_blocks), under

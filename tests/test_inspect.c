@@ -617,7 +617,7 @@ START_TEST(core_cells_of_a_known_layout)
     carve_known(&t, runs);
     /* chunks: 0-4 used, 5-7 used, 8-9 free, 10-13 used, 14 free, 15-54 used, 55-99 free */
     ca_core_cell c[14];
-    ca_core_cells(&t.core, 8, c, 14, _i);
+    ca_core_cells(&t.core, 8, c, 14, false, _i);
     ck_assert(c[0].used == 8 && c[0].starts == 2 && c[0].free_runs == 0);
     ck_assert(c[1].used == 5 && c[1].starts == 2 && c[1].free_runs == 2);
     ck_assert(c[6].used == 7 && c[6].starts == 0 && c[6].free_runs == 1); /* 48-54 used, 55 free */

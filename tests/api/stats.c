@@ -307,6 +307,43 @@ START_TEST(dump_name_layer_map)
 }
 END_TEST
 
+/* Blocks in a thread's cache are no program's: the map draws their chunks
+ * free, as the figures count them. With caches always on, the first
+ * one-chunk allocation also fills this thread's magazine, and every other
+ * block freed goes there; with one chunk a cell, the map's '#' cells are
+ * then exactly the used chunks of ca_stats, none of the cached ones. */
+START_TEST(dump_draws_cached_blocks_free)
+{
+    enum { N = 24, CHUNKS = 1024, CS = 64 };
+    unsigned char *mem = aligned_block(CS, CHUNKS * CS);
+    ca_config c = {.chunk_size = CS, .lock = layers[_i], .cache = CA_CACHE_ON};
+    ca_arena *a = ca_arena_create("dump-cached", mem, CHUNKS * CS, &c);
+    ck_assert_msg(a != NULL, "ca_arena_create: %s", strerror(errno));
+    void *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = ca_alloc(a, CS);
+        ck_assert_ptr_nonnull(p[i]);
+    }
+    for (int i = 0; i < N; i += 2)
+        ca_free(a, p[i]);
+    ca_stats s = stats_of(a);
+    ck_assert_msg(s.chunks_cached >= N / 2 && s.chunks_used == N / 2,
+                  "%zu chunks cached, %zu used: the caches did not take the frees",
+                  s.chunks_cached, s.chunks_used);
+    char *text = dump_text(a);
+    map_count m = count_map(text);
+    ck_assert_msg(m.cells == s.chunks_total && m.full == s.chunks_used &&
+                      m.empty == s.chunks_total - s.chunks_used,
+                  "%zu cells, %zu '#', %zu ' '; the figures: %zu used of %zu, %zu cached:\n%s",
+                  m.cells, m.full, m.empty, s.chunks_used, s.chunks_total, s.chunks_cached, text);
+    free(text);
+    for (int i = 1; i < N; i += 2)
+        ca_free(a, p[i]);
+    ck_assert_int_eq(ca_arena_destroy(a), 0);
+    free(mem);
+}
+END_TEST
+
 START_TEST(dump_large_arena)
 {
     tarena t;
@@ -362,6 +399,7 @@ void api_add_stats(Suite *s)
     tcase_add_test(tc, stats_null_arguments);
     tcase_add_test(tc, reset_treats_counters_alike);
     tcase_add_loop_test(tc, dump_name_layer_map, 0, NLAYERS);
+    tcase_add_loop_test(tc, dump_draws_cached_blocks_free, 0, NLAYERS);
     tcase_add_test(tc, dump_large_arena);
     tcase_add_test(tc, dump_failing_streams);
 }
