@@ -196,6 +196,13 @@ typedef struct ca_stats {
     size_t chunks_cached;     /* chunks in blocks held in threads' caches */
     size_t cache_hits;        /* allocations served from the thread's cache */
     size_t cache_misses;      /* allocations of a cached size that went to the arena */
+    /* How hard the searches work: the free runs they measured, ever (an
+     * allocation that the chunks at the cursor serve measures none, and
+     * the fit index lets a search pass over the words where the request
+     * cannot start unseen). Sampled before and after a stretch of work,
+     * the difference over the allocations made is the runs measured per
+     * allocation: it grows as the arena fragments. */
+    size_t runs_examined;
 } ca_stats;
 
 /* What the fault handler is told. */

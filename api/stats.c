@@ -40,6 +40,7 @@ void ca_api_stats_of(const ca_sync_stats *s, ca_stats *out)
     out->failures = s->failures;
     out->grows_in_place = s->grows_in_place;
     out->shrinks_in_place = s->shrinks_in_place;
+    out->runs_examined = s->runs_examined;
     memcpy(out->free_run_histogram, s->free_run_histogram, sizeof out->free_run_histogram);
 }
 

@@ -110,9 +110,8 @@ static inline void *heap_realloc(bench_heap *h, void *p, size_t size)
 void heap_thread_end(bench_heap *h);
 
 /* Free runs the allocator's search has examined so far, for W7's "free
- * runs examined per allocation"; false when the allocator cannot say.
- * chunkarena cannot say today: this is the hook to fill (for example from
- * a ca_stats field) once it can. */
+ * runs examined per allocation": chunkarena's ca_stats.runs_examined;
+ * false when the allocator cannot say (every other backend). */
 bool heap_search_steps(bench_heap *h, uint64_t *runs_examined);
 
 /* Bytes usable at p: ca_usable_size, or malloc_usable_size (which does not

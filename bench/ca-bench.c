@@ -142,8 +142,9 @@ static void section_header(const plan *pl, int wi)
                "   allocation, checked before the free, as a program writes what it\n"
                "   allocates; \"no touch\": the same runs without it\n");
     if (wi == WI_W7)
-        printf("   runs/alloc: free runs the allocator's search examined per allocation\n"
-               "   (n/a: the allocator cannot say; chunkarena does not count them yet)\n");
+        printf("   runs/alloc: free runs the allocator's search examined per allocation,\n"
+               "   in the verified run (chunkarena: ca_stats.runs_examined; n/a: the\n"
+               "   allocator cannot say)\n");
     if (wi == 3)
         printf("   footprint = usable bytes / requested bytes of the live blocks when the\n"
                "   requested bytes peak; usable from ca_usable_size or malloc_usable_size (the\n"

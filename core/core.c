@@ -133,6 +133,7 @@ void ca_core_ctx_init(ca_core_ctx *x, size_t cursor)
     atomic_init(&x->tally.failures, (size_t)0);
     atomic_init(&x->tally.grows_in_place, (size_t)0);
     atomic_init(&x->tally.shrinks_in_place, (size_t)0);
+    atomic_init(&x->tally.runs_examined, (size_t)0);
 }
 
 void ca_core_ctx_forget_live(ca_core_ctx *x)
@@ -145,7 +146,7 @@ void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_ta
 {
     /* Plain scalars, not a zeroed array: a compiler may turn the latter
      * into a memset call, which a freestanding core cannot make. */
-    size_t chunks = 0, allocs = 0, requested = 0, failures = 0, grows = 0, shrinks = 0;
+    size_t chunks = 0, allocs = 0, requested = 0, failures = 0, grows = 0, shrinks = 0, runs = 0;
     for (size_t i = 0; i < n; i++) {
         const ca_core_tally *t = tallies[i];
         chunks += atomic_load_explicit(&t->chunks, RLX);
@@ -154,6 +155,7 @@ void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_ta
         failures += atomic_load_explicit(&t->failures, RLX);
         grows += atomic_load_explicit(&t->grows_in_place, RLX);
         shrinks += atomic_load_explicit(&t->shrinks_in_place, RLX);
+        runs += atomic_load_explicit(&t->runs_examined, RLX);
     }
     atomic_store_explicit(&sum->chunks, chunks, RLX);
     atomic_store_explicit(&sum->allocs, allocs, RLX);
@@ -161,6 +163,7 @@ void ca_core_tally_sum(const ca_core_tally *const *tallies, size_t n, ca_core_ta
     atomic_store_explicit(&sum->failures, failures, RLX);
     atomic_store_explicit(&sum->grows_in_place, grows, RLX);
     atomic_store_explicit(&sum->shrinks_in_place, shrinks, RLX);
+    atomic_store_explicit(&sum->runs_examined, runs, RLX);
 }
 
 /* ---- setup ---- */

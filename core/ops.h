@@ -586,12 +586,14 @@ static void plan_search(const ca_core *c, const ca_core_ctx *x, size_t from, pla
  * run that the fit index did not rule out, and measured each exactly (a
  * run that reaches its cap fits); those it ruled out are shorter than n.
  */
-static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, size_t *longest)
+static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, size_t *longest,
+                     _Atomic size_t *examined)
 {
     const size_t n = q->n, need = n + q->amask; /* any run this long fits */
     const size_t roomy = need + n;
     const size_t at_least = n < CA_MAP_FIT_ON ? n : CA_MAP_FIT_ON; /* for the index */
     size_t best = NONE, best_waste = NONE, longest_seen = 0;
+    size_t runs = 0; /* free runs measured, for the context's runs_examined */
     unsigned fits = 0;
     /* The word the index sent the search to, while the search walks the
      * runs that start in it, and the longest of them: when the walk ends
@@ -630,6 +632,7 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
             size_t s = f ? (w << WSHIFT) + ca_map_lowest(f) : c->nchunks;
             if (s >= stop)
                 break; /* on to the next range */
+            runs++;
             /* Its end e: the next used chunk of this word, if it has one. */
             uint64_t u = ca_map_used(v) & ca_map_from((unsigned)(s & 31));
             size_t e, len;
@@ -692,6 +695,7 @@ static size_t search(ca_core *c, const plan *pl, const request *q, bool shared, 
 done:
     /* The runs the index let the search skip are shorter than n. */
     *longest = n >= 2 && longest_seen < n - 1 ? n - 1 : longest_seen;
+    bump(examined, runs);
     return best;
 }
 
@@ -1058,7 +1062,7 @@ static inline size_t place(ca_core *c, ca_core_ctx *x, const request *q, bool sh
     plan pl;
     plan_search(c, x, x->cursor < c->nchunks ? x->cursor : 0, &pl);
     size_t longest;
-    size_t s = search(c, &pl, q, shared, &longest);
+    size_t s = search(c, &pl, q, shared, &longest, &x->tally.runs_examined);
     if (s != NONE)
         return s;
     if (!shared) {
@@ -1076,7 +1080,7 @@ static inline size_t place(ca_core *c, ca_core_ctx *x, const request *q, bool sh
     }
     if (q->n > bound_of(b))
         return NONE;
-    s = search(c, &pl, q, shared, &longest);
+    s = search(c, &pl, q, shared, &longest, &x->tally.runs_examined);
     if (s == NONE) /* fails if a release saw the flag since */
         atomic_compare_exchange_strong_explicit(&c->bound, &b, (b & BOUND_EPOCH) | longest, SEQ,
                                                 SEQ);

@@ -340,6 +340,7 @@ void ca_sync_arena_stats(ca_sync_arena *a, ca_sync_stats *s)
     s->failures = atomic_load_explicit(&t.failures, RLX);
     s->grows_in_place = atomic_load_explicit(&t.grows_in_place, RLX);
     s->shrinks_in_place = atomic_load_explicit(&t.shrinks_in_place, RLX);
+    s->runs_examined = atomic_load_explicit(&t.runs_examined, RLX);
     s->free_runs = u.free_runs;
     s->largest_free_run = u.largest_free_run;
 }

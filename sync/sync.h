@@ -69,6 +69,7 @@ typedef struct ca_sync_stats {
     size_t failures;         /* allocations that found no room */
     size_t grows_in_place;
     size_t shrinks_in_place;
+    size_t runs_examined;    /* free runs the searches measured, ever */
     size_t free_run_histogram[CA_CORE_RUN_CLASSES]; /* free runs by size class
                                                      * (core/inspect.h), same scan */
 } ca_sync_stats;

@@ -186,8 +186,8 @@ START_TEST(stats_null_arguments)
 END_TEST
 
 /* ca_arena_reset must treat the history counters alike: bytes_requested,
- * failures, grows_in_place, shrinks_in_place and moves are all "ever"
- * counts; a reset may keep them or zero them, but not zero some and keep
+ * failures, grows_in_place, shrinks_in_place, moves and runs_examined are
+ * all "ever" counts; a reset may keep them or zero them, but not zero some and keep
  * others. */
 START_TEST(reset_treats_counters_alike)
 {
@@ -208,26 +208,28 @@ START_TEST(reset_treats_counters_alike)
     ck_assert(ca_alloc(a, RN * RCS) == NULL);
     ca_stats before = stats_of(a);
     ck_assert_msg(before.bytes_requested > 0 && before.grows_in_place > 0 &&
-                      before.shrinks_in_place > 0 && before.moves > 0,
-                  "set-up: requested %zu, grows %zu, shrinks %zu, moves %zu",
+                      before.shrinks_in_place > 0 && before.moves > 0 && before.runs_examined > 0,
+                  "set-up: requested %zu, grows %zu, shrinks %zu, moves %zu, runs examined %zu",
                   before.bytes_requested, before.grows_in_place, before.shrinks_in_place,
-                  before.moves);
+                  before.moves, before.runs_examined);
     ck_assert(before.failures > 0);
     ca_arena_reset(a);
     ca_stats after = stats_of(a);
     bool kept = after.bytes_requested == before.bytes_requested &&
                 after.failures == before.failures && after.grows_in_place == before.grows_in_place &&
-                after.shrinks_in_place == before.shrinks_in_place && after.moves == before.moves;
+                after.shrinks_in_place == before.shrinks_in_place && after.moves == before.moves &&
+                after.runs_examined == before.runs_examined;
     bool zeroed = after.bytes_requested == 0 && after.failures == 0 && after.grows_in_place == 0 &&
-                  after.shrinks_in_place == 0 && after.moves == 0;
+                  after.shrinks_in_place == 0 && after.moves == 0 && after.runs_examined == 0;
     tarena_drop(&t);
     ck_assert_msg(kept || zeroed,
                   "ca_arena_reset kept some history counters and zeroed others: bytes_requested "
                   "%zu -> %zu, failures %zu -> %zu, grows_in_place %zu -> %zu, shrinks_in_place "
-                  "%zu -> %zu, moves %zu -> %zu",
+                  "%zu -> %zu, moves %zu -> %zu, runs_examined %zu -> %zu",
                   before.bytes_requested, after.bytes_requested, before.failures, after.failures,
                   before.grows_in_place, after.grows_in_place, before.shrinks_in_place,
-                  after.shrinks_in_place, before.moves, after.moves);
+                  after.shrinks_in_place, before.moves, after.moves, before.runs_examined,
+                  after.runs_examined);
 }
 END_TEST
 

@@ -190,6 +190,65 @@ START_TEST(alloc_room_is_left_free)
 }
 END_TEST
 
+/* The context's runs_examined: the free runs a search measured. Word 1
+ * holds holes of one chunk at 33, 35 and 37 and a free run from 40; a
+ * request of two chunks walks the three holes and takes the fourth run,
+ * whether it starts in word 1 or the fit index sends it there from a full
+ * word 0; a request the chunks at the cursor serve measures nothing, and
+ * neither does one the known longest run rules out. */
+static size_t runs_examined(const ca_test_core *t)
+{
+    return atomic_load_explicit(&t->ctx.tally.runs_examined, memory_order_relaxed);
+}
+
+START_TEST(alloc_counts_runs_examined)
+{
+    ca_test_core t;
+    setup(&t, 64, 4, 4);
+    size_t cs = t.chunk_size;
+    void *p[64];
+    for (size_t i = 0; i < 64; i++) {
+        p[i] = ca_test_alloc(&t, cs, 0);
+        ck_assert_uint_eq(ca_test_chunk_of(&t, p[i]), i);
+    }
+    ck_assert_msg(runs_examined(&t) == 0, "filling from the cursor measured %zu runs",
+                  runs_examined(&t));
+    ca_test_free(&t, p[33]);
+    ca_test_free(&t, p[35]);
+    ca_test_free(&t, p[37]);
+    for (size_t i = 40; i < 64; i++)
+        ca_test_free(&t, p[i]);
+
+    static const size_t cursors[] = {32, 0};
+    for (size_t k = 0; k < 2; k++) {
+        t.ctx.cursor = cursors[k];
+        size_t before = runs_examined(&t);
+        void *q = ca_test_alloc(&t, 2 * cs, 0);
+        ck_assert_uint_eq(ca_test_chunk_of(&t, q), 40);
+        ck_assert_msg(runs_examined(&t) - before == 4,
+                      "from chunk %zu: %zu runs measured, expected 4 (three holes and the fit)",
+                      cursors[k], runs_examined(&t) - before);
+        ca_test_free(&t, q);
+    }
+
+    t.ctx.cursor = 33; /* a one-chunk hole: the fast path takes it */
+    size_t before = runs_examined(&t);
+    void *one = ca_test_alloc(&t, cs, 0);
+    ck_assert_uint_eq(ca_test_chunk_of(&t, one), 33);
+    ck_assert_msg(runs_examined(&t) == before, "the allocation at the cursor measured %zu runs",
+                  runs_examined(&t) - before);
+
+    ca_test_alloc_nomem(&t, 30 * cs, 0); /* may search, and then knows the longest */
+    before = runs_examined(&t);
+    ca_test_alloc_nomem(&t, 30 * cs, 0);
+    ck_assert_msg(runs_examined(&t) == before,
+                  "a request longer than the known longest run measured %zu runs",
+                  runs_examined(&t) - before);
+    ca_test_core_check(&t);
+    ca_test_core_fini(&t);
+}
+END_TEST
+
 START_TEST(alloc_bad_alignment)
 {
     ca_test_core t;
@@ -384,4 +443,5 @@ void core_add_alloc(Suite *s)
     tcase_add_test(tc, alloc_best_fit_window);
     tcase_add_test(tc, alloc_align_of_remembers_over_alignment);
     tcase_add_test(tc, alloc_room_is_left_free);
+    tcase_add_test(tc, alloc_counts_runs_examined);
 }
