@@ -24,6 +24,10 @@
 #define MT_WRITERS 3
 #define MT_READERS 3
 #define MT_LEN ((size_t)64 * 1024)
+/* How long the threads run together. Each makes one cycle (or round) at
+ * least before it looks at the stop flag: under Valgrind, which runs one
+ * thread at a time, a thread may not have been scheduled at all by then
+ * (CI's memcheck step once saw the module writer make no cycle). */
 #define MT_RUN_NS 1500000000L
 #define MT_MAX_LISTED 128
 
@@ -100,11 +104,11 @@ typedef struct mt_writer_arg {
 static void *mt_writer_main(void *arg)
 {
     mt_writer_arg *wa = arg;
-    while (!atomic_load_explicit(&wa->sh->stop, memory_order_relaxed)) {
+    do { /* one cycle at least: see MT_RUN_NS */
         if (!mt_cycle(wa->w, true) || !mt_cycle(wa->w, false))
             break;
         wa->w->cycles++;
-    }
+    } while (!atomic_load_explicit(&wa->sh->stop, memory_order_relaxed));
     return NULL;
 }
 
@@ -113,7 +117,7 @@ static void *mt_writer_main(void *arg)
 static void *mt_dso_main(void *arg)
 {
     mt_shared *sh = arg;
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+    do { /* one cycle at least: see MT_RUN_NS */
         void *h = dlopen(sh->dso_path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
             snprintf(sh->dso_failure, sizeof sh->dso_failure, "dlopen: %s", dlerror());
@@ -144,7 +148,7 @@ static void *mt_dso_main(void *arg)
             break;
         }
         sh->dso_cycles++;
-    }
+    } while (!atomic_load_explicit(&sh->stop, memory_order_relaxed));
     return NULL;
 }
 
@@ -229,11 +233,11 @@ static bool mt_round(mt_reader *r)
 static void *mt_reader_main(void *arg)
 {
     mt_reader *r = arg;
-    while (!atomic_load_explicit(&r->sh->stop, memory_order_relaxed)) {
+    do { /* one round at least: see MT_RUN_NS */
         if (!mt_round(r))
             break;
         r->rounds++;
-    }
+    } while (!atomic_load_explicit(&r->sh->stop, memory_order_relaxed));
     return NULL;
 }
 
