@@ -65,6 +65,7 @@ static void make_plan(const options *o, plan *p)
         p->ops[i] = o->quick ? quick[i] : full[i];
         p->reps[i] = o->reps ? o->reps : o->quick ? 3 : reps[i];
     }
+    p->w3_threads = o->w3_threads;
     p->w3_verify_ops = p->ops[2] < 100000 ? p->ops[2] : 100000;
     p->w6_verify_blocks = p->ops[WI_W6] < 100000 ? p->ops[WI_W6] : 100000;
     p->w3_budget_s = o->quick ? 3.0 : 20.0;

@@ -22,6 +22,8 @@
 
 enum { NWORKLOADS = 7 };
 extern const char *const bench_workload_ids[NWORKLOADS]; /* options.c */
+enum { NW3_THREADS = 3 };
+extern const unsigned bench_w3_threads[NW3_THREADS]; /* options.c: W3's T = 1, 2, 8 */
 enum { WI_W1, WI_W2, WI_W3, WI_W4, WI_W5, WI_W6, WI_W7 };
 
 /* Backends, as --backends names them: bits of options.backends. */
@@ -36,6 +38,7 @@ typedef struct options {
     unsigned workloads; /* bit i: bench_workload_ids[i] */
     unsigned backends;
     unsigned layers;    /* bit i: bench_layers[i] */
+    unsigned w3_threads; /* bit i: bench_w3_threads[i] */
     unsigned reps;      /* 0: each workload's default */
     size_t w1_iters;
     const char *csv, *results, *plot_script;
@@ -45,6 +48,7 @@ typedef struct plan {
     size_t w1_iters;
     size_t ops[NWORKLOADS];   /* W2-W7 (W3: per thread; W6: blocks per pair) */
     unsigned reps[NWORKLOADS];
+    unsigned w3_threads;      /* bit i: W3 runs at T = bench_w3_threads[i] */
     size_t w3_verify_ops;     /* per thread, in W3's verified run (it only checks) */
     double w3_budget_s;       /* W3: no further timed run once a configuration took this */
     double w3_deadline_s;     /* W3: a run still going after this is stopped (partial) */

@@ -18,6 +18,7 @@
 #include "bench/ca-bench.h"
 
 const char *const bench_workload_ids[NWORKLOADS] = {"W1", "W2", "W3", "W4", "W5", "W6", "W7"};
+const unsigned bench_w3_threads[NW3_THREADS] = {1, 2, 8};
 
 #define DEFAULT_RESULTS "bench/results"
 
@@ -38,6 +39,8 @@ static const char usage[] =
     "                     peers (the preloaded ones),\n"
     "                     all (default all)\n"
     "  --layers=LIST      chunkarena layers: none,spin,ticket,mutex,hint or all\n"
+    "  --threads=LIST     W3's thread counts: any of 1,2,8, or all (default all);\n"
+    "                     one alone, e.g. under callgrind, profiles that T only\n"
     "  --instr            instructions per op instead of timings: W2, W4 and W7\n"
     "                     (others ignored) under valgrind --tool=callgrind, one\n"
     "                     process per backend, 200,000 counted ops after a\n"
@@ -57,7 +60,10 @@ static const char usage[] =
     "  --no-plots         write no plot data and run no gnuplot\n"
     "  --help             this text\n"
     "  (--child, --identify: internal, how the parent runs a peer)\n"
-    "\n"
+    "\n";
+
+/* The help's second half (one string each, within C's 4095 characters). */
+static const char usage_csv[] =
     "CSV columns: workload,backend,layer,threads,metric,value,unit\n"
     "  backend  \"chunkarena\", or the allocator that really served malloc, as\n"
     "           detected in the process that ran the row (glibc, jemalloc, ...)\n"
@@ -187,18 +193,33 @@ static unsigned layer_item(const char *t)
     return 0;
 }
 
+static unsigned threads_item(const char *t)
+{
+    if (strcmp(t, "all") == 0)
+        return (1u << NW3_THREADS) - 1;
+    for (unsigned i = 0; i < NW3_THREADS; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "%u", bench_w3_threads[i]);
+        if (strcmp(t, n) == 0)
+            return 1u << i;
+    }
+    return 0;
+}
+
 void options_parse(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     o->workloads = (1u << NWORKLOADS) - 1;
     o->backends = backend_item("all");
     o->layers = layer_item("all");
+    o->w3_threads = threads_item("all");
     o->w1_iters = W1_ITERS;
     o->results = DEFAULT_RESULTS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
+            fputs(usage_csv, stdout);
             exit(0);
         } else if (strcmp(a, "--quick") == 0) {
             o->quick = true;
@@ -218,6 +239,8 @@ void options_parse(int argc, char **argv, options *o)
             o->backends = parse_list("--backends", v, backend_item);
         } else if ((v = option_value(a, "--layers")) != NULL) {
             o->layers = parse_list("--layers", v, layer_item);
+        } else if ((v = option_value(a, "--threads")) != NULL) {
+            o->w3_threads = parse_list("--threads", v, threads_item);
         } else if ((v = option_value(a, "--reps")) != NULL) {
             o->reps = (unsigned)parse_count("--reps", v, 1000);
         } else if ((v = option_value(a, "--w1-iters")) != NULL) {

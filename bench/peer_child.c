@@ -60,17 +60,22 @@ void peer_child_identify(const options *o, peer_state *ps)
 
 void peer_child_run(const options *o, unsigned i, int wi)
 {
-    char wl[32], reps[32], iters[48];
+    char wl[32], reps[32], iters[48], threads[48] = "--threads=";
     snprintf(wl, sizeof wl, "--workloads=%s", bench_workload_ids[wi]);
     snprintf(reps, sizeof reps, "--reps=%u", o->reps);
     snprintf(iters, sizeof iters, "--w1-iters=%zu", o->w1_iters);
-    char *argv[8];
+    for (unsigned t = 0; t < NW3_THREADS; t++)
+        if (o->w3_threads & (1u << t))
+            snprintf(threads + strlen(threads), sizeof threads - strlen(threads), "%s%u",
+                     threads[strlen(threads) - 1] == '=' ? "" : ",", bench_w3_threads[t]);
+    char *argv[9];
     int n = 0;
     argv[n++] = "ca-bench";
     argv[n++] = "--child";
     argv[n++] = "--backends=malloc";
     argv[n++] = wl;
     argv[n++] = iters;
+    argv[n++] = threads;
     if (o->reps)
         argv[n++] = reps;
     if (o->quick)

@@ -22,7 +22,6 @@
 #include "bench/timing.h"
 #include "bench/verify.h"
 
-static const unsigned w3_threads[] = {1, 2, 8};
 static const unsigned w6_pairs[] = {1, 2, 4};
 
 void run_config_name(config *c, const char *workload)
@@ -503,10 +502,11 @@ void run_config(const plan *pl, int wi, config *c)
         run_churn(pl, c, wi);
         break;
     case WI_W3:
-        for (size_t i = 0; i < sizeof w3_threads / sizeof w3_threads[0]; i++)
-            if (c->spec.kind != BENCH_CHUNKARENA || c->spec.lock != CA_LOCK_NONE ||
-                w3_threads[i] == 1)
-                run_w3(pl, c, w3_threads[i]);
+        for (unsigned i = 0; i < NW3_THREADS; i++)
+            if ((pl->w3_threads & (1u << i)) &&
+                (c->spec.kind != BENCH_CHUNKARENA || c->spec.lock != CA_LOCK_NONE ||
+                 bench_w3_threads[i] == 1))
+                run_w3(pl, c, bench_w3_threads[i]);
         break;
     case WI_W4: {
         size_t keep = c->spec.chunk_size;
