@@ -24,11 +24,13 @@
 #define MT_WRITERS 3
 #define MT_READERS 3
 #define MT_LEN ((size_t)64 * 1024)
-/* How long the threads run together. Each makes one cycle (or round) at
- * least before it looks at the stop flag: under Valgrind, which runs one
- * thread at a time, a thread may not have been scheduled at all by then
- * (CI's memcheck step once saw the module writer make no cycle). */
+/* How long the threads run together, at least: the main thread then waits
+ * (up to MT_WAIT_S more) until every thread has done one cycle or round,
+ * so that they all overlap. Under Valgrind, which runs one thread at a
+ * time, a thread may not have been scheduled by then (CI's memcheck step
+ * once saw the module writer make no cycle in the 1.5 s). */
 #define MT_RUN_NS 1500000000L
+#define MT_WAIT_S 40
 #define MT_MAX_LISTED 128
 
 typedef struct mt_writer {
@@ -37,7 +39,7 @@ typedef struct mt_writer {
     char name_carved[32], name_meta[32];
     ca_lock lock_carved, lock_meta;
     uintptr_t h_carved, h_meta;
-    unsigned long cycles;
+    _Atomic unsigned long cycles; /* its thread writes, the main thread watches */
     char failure[256];
 } mt_writer;
 
@@ -48,13 +50,13 @@ typedef struct mt_shared {
     ca_arena *baseline[MT_MAX_LISTED];
     size_t nbaseline;
     const char *dso_path; /* the module loaded and unloaded by one more writer */
-    unsigned long dso_cycles;
+    _Atomic unsigned long dso_cycles;
     char dso_failure[256];
 } mt_shared;
 
 typedef struct mt_reader {
     mt_shared *sh;
-    unsigned long rounds;
+    _Atomic unsigned long rounds;
     char failure[256];
 } mt_reader;
 
@@ -104,11 +106,11 @@ typedef struct mt_writer_arg {
 static void *mt_writer_main(void *arg)
 {
     mt_writer_arg *wa = arg;
-    do { /* one cycle at least: see MT_RUN_NS */
+    while (!atomic_load_explicit(&wa->sh->stop, memory_order_relaxed)) {
         if (!mt_cycle(wa->w, true) || !mt_cycle(wa->w, false))
             break;
-        wa->w->cycles++;
-    } while (!atomic_load_explicit(&wa->sh->stop, memory_order_relaxed));
+        atomic_fetch_add_explicit(&wa->w->cycles, 1, memory_order_relaxed);
+    }
     return NULL;
 }
 
@@ -117,7 +119,7 @@ static void *mt_writer_main(void *arg)
 static void *mt_dso_main(void *arg)
 {
     mt_shared *sh = arg;
-    do { /* one cycle at least: see MT_RUN_NS */
+    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         void *h = dlopen(sh->dso_path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
             snprintf(sh->dso_failure, sizeof sh->dso_failure, "dlopen: %s", dlerror());
@@ -147,8 +149,8 @@ static void *mt_dso_main(void *arg)
             snprintf(sh->dso_failure, sizeof sh->dso_failure, "\"dso\" registered after dlclose");
             break;
         }
-        sh->dso_cycles++;
-    } while (!atomic_load_explicit(&sh->stop, memory_order_relaxed));
+        atomic_fetch_add_explicit(&sh->dso_cycles, 1, memory_order_relaxed);
+    }
     return NULL;
 }
 
@@ -233,12 +235,23 @@ static bool mt_round(mt_reader *r)
 static void *mt_reader_main(void *arg)
 {
     mt_reader *r = arg;
-    do { /* one round at least: see MT_RUN_NS */
+    while (!atomic_load_explicit(&r->sh->stop, memory_order_relaxed)) {
         if (!mt_round(r))
             break;
-        r->rounds++;
-    } while (!atomic_load_explicit(&r->sh->stop, memory_order_relaxed));
+        atomic_fetch_add_explicit(&r->rounds, 1, memory_order_relaxed);
+    }
     return NULL;
+}
+
+/* Whether every thread has done one cycle or round (see MT_RUN_NS). */
+static bool mt_all_went_round(mt_shared *sh, mt_reader *readers)
+{
+    bool all = atomic_load_explicit(&sh->dso_cycles, memory_order_relaxed) > 0;
+    for (size_t i = 0; i < MT_WRITERS; i++)
+        all = all && atomic_load_explicit(&sh->writers[i].cycles, memory_order_relaxed) > 0;
+    for (size_t i = 0; i < MT_READERS; i++)
+        all = all && atomic_load_explicit(&readers[i].rounds, memory_order_relaxed) > 0;
+    return all;
 }
 
 START_TEST(registry_concurrent_lookup_and_churn)
@@ -276,6 +289,11 @@ START_TEST(registry_concurrent_lookup_and_churn)
     mt_writer_arg wargs[MT_WRITERS];
     mt_reader readers[MT_READERS];
     memset(readers, 0, sizeof readers);
+    atomic_init(&sh.dso_cycles, 0ul);
+    for (size_t i = 0; i < MT_WRITERS; i++)
+        atomic_init(&sh.writers[i].cycles, 0ul);
+    for (size_t i = 0; i < MT_READERS; i++)
+        atomic_init(&readers[i].rounds, 0ul);
     for (size_t i = 0; i < MT_WRITERS; i++) {
         wargs[i] = (mt_writer_arg){&sh, &sh.writers[i]};
         ck_assert_int_eq(pthread_create(&wt[i], NULL, mt_writer_main, &wargs[i]), 0);
@@ -288,6 +306,9 @@ START_TEST(registry_concurrent_lookup_and_churn)
     struct timespec run = {MT_RUN_NS / 1000000000L, MT_RUN_NS % 1000000000L};
     while (nanosleep(&run, &run) != 0 && errno == EINTR)
         ;
+    for (unsigned waited = 0; waited < MT_WAIT_S * 100u && !mt_all_went_round(&sh, readers);
+         waited++)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL); /* 10 ms */
     atomic_store_explicit(&sh.stop, true, memory_order_relaxed);
     for (size_t i = 0; i < MT_WRITERS; i++)
         ck_assert_int_eq(pthread_join(wt[i], NULL), 0);
@@ -313,7 +334,7 @@ START_TEST(registry_concurrent_lookup_and_churn)
         rounds += readers[i].rounds;
     printf("registry_mt: %d writers made %lu create/destroy cycles, the module writer %lu "
            "load/unload cycles, %d readers %lu lookup rounds\n",
-           MT_WRITERS, cycles, sh.dso_cycles, MT_READERS, rounds);
+           MT_WRITERS, cycles, atomic_load(&sh.dso_cycles), MT_READERS, rounds);
     for (size_t i = 0; i < 2; i++) {
         ca_stats s = stats_of(sh.stable[i].a);
         ck_assert_msg(s.allocations == 0 && s.chunks_used == 0, "stable %zu: %zu allocations left",
