@@ -152,20 +152,24 @@ static inline void close_run(tally_runs *t, size_t *run)
  * the next word: the block goes on there. *carry on entry: a cached block
  * came in from the word before. The plane is read relaxed, as
  * ca_core_cached does: exact in a quiet map, a snapshot in a shared one
- * (like the map words, whose mixture of moments inspect.h describes).
+ * (like the map words, whose mixture of moments inspect.h describes). In
+ * a snapshot a block may have changed between the loads of its words, so
+ * the walk also stops at a free chunk, which no cached block holds: a
+ * stale start or carry then runs into no other block.
  */
 static inline uint64_t cached_chunks(const ca_core *c, size_t w, uint64_t v, bool *carry)
 {
     _Atomic uint64_t *plane = &((ca_core *)c)->cached[w >> 1]; /* a load only */
     uint64_t starts = (atomic_load_explicit(plane, RLX) >> (32 * (w & 1))) & 0xFFFFFFFFu;
-    uint64_t lasts = ca_map_lasts(v) & ca_map_used(v), inside = 0;
+    /* Where a cached block ends at the latest: its LAST, or a free chunk. */
+    uint64_t ends = (ca_map_lasts(v) & ca_map_used(v)) | ca_map_free(v), inside = 0;
     if (*carry) {
-        *carry = lasts == 0;
-        inside = *carry ? CA_MAP_USED_BITS : ca_map_upto(ca_map_lowest(lasts));
+        *carry = ends == 0;
+        inside = *carry ? CA_MAP_USED_BITS : ca_map_upto(ca_map_lowest(ends));
     }
     for (; starts; starts &= starts - 1) {
         unsigned k = ca_bits_first(starts);
-        uint64_t to = lasts & ca_map_from(k);
+        uint64_t to = ends & ca_map_from(k);
         if (to) {
             inside |= ca_map_span(k, ca_map_lowest(to));
         } else {
@@ -234,7 +238,7 @@ void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t n
     size_t cw = (size_t)-1;
     uint64_t used = 0, starts = 0, runs = 0, fr = 0;
     uint64_t cont_carry = 0, free_carry = 0; /* chunk 31 of the word before: "01"; free */
-    bool carry = false; /* a cached block goes on into the next word */
+    bool cached_carry = false; /* a cached block goes on into the next word */
     /* A piece ends at a word end or a group end, whichever comes first,
      * and is counted with one popcount a mask. Words come in order, so the
      * carries are those of the word before. */
@@ -245,7 +249,7 @@ void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t n
             used = ca_map_used(v);
             fr = ca_map_free(v);
             if (cached) { /* as in ca_core_survey: a cached block's chunks are free */
-                uint64_t in = cached_chunks(c, w, v, &carry) & real_chunks(c, w);
+                uint64_t in = cached_chunks(c, w, v, &cached_carry) & real_chunks(c, w);
                 used &= ~in;
                 fr |= in;
             }

@@ -662,6 +662,42 @@ START_TEST(core_survey_agrees_with_scan)
 }
 END_TEST
 
+/* In a snapshot of a shared map, the cached plane and the map words are
+ * read at different moments, so the figures may see a cached start where
+ * the map no longer has the block. Such a start must not make free chunks
+ * out of anything else: here a stale start on the free last chunk of a
+ * 40-chunk core (whose last map word has 24 chunks of padding after it),
+ * and one inside a live block that crosses into that word. The figures
+ * must stay figures of this arena: no run longer than its free chunks. */
+START_TEST(core_figures_ignore_a_stale_cached_start)
+{
+    ca_test_core t;
+    ca_test_core_init(&t, 40, 4, 16, CA_CORE_DEFAULT_WINDOW);
+    void *p = ca_test_alloc(&t, 39 * 16, 0); /* chunks 0..38; 39 free */
+    static const unsigned stale[] = {39, 31};
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t bit = 1ull << stale[i]; /* plane word 0 covers chunks 0..63 */
+        atomic_fetch_or_explicit(&t.core.cached[0], bit, memory_order_relaxed);
+        ca_core_usage u;
+        size_t hist[CA_CORE_RUN_CLASSES];
+        ca_core_survey(&t.core, &u, hist, true, _i);
+        ck_assert_msg(u.chunks_used <= 40 && u.largest_free_run <= 40 - u.chunks_used,
+                      "stale start at %u: %zu used, longest free run %zu", stale[i],
+                      u.chunks_used, u.largest_free_run);
+        ca_core_cell c[5];
+        ca_core_cells(&t.core, 8, c, 5, true, _i);
+        size_t used = 0;
+        for (size_t g = 0; g < 5; g++)
+            used += c[g].used;
+        ck_assert_msg(used == u.chunks_used, "stale start at %u: cells count %zu used, the survey %zu",
+                      stale[i], used, u.chunks_used);
+        atomic_fetch_and_explicit(&t.core.cached[0], ~bit, memory_order_relaxed);
+    }
+    ca_test_free(&t, p);
+    ca_test_core_fini(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("inspect");
@@ -685,6 +721,7 @@ static Suite *suite(void)
     tcase_add_test(tc, core_blocks_stop_in_long_free_stretches);
     tcase_add_loop_test(tc, core_cells_of_a_known_layout, 0, 2);
     tcase_add_test(tc, core_survey_agrees_with_scan);
+    tcase_add_loop_test(tc, core_figures_ignore_a_stale_cached_start, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
