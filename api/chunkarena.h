@@ -197,9 +197,11 @@ typedef struct ca_stats {
     size_t cache_hits;        /* allocations served from the thread's cache */
     size_t cache_misses;      /* allocations of a cached size that went to the arena */
     /* How hard the searches work: the free runs they measured, ever (an
-     * allocation that the chunks at the cursor serve measures none, and
-     * the fit index lets a search pass over the words where the request
-     * cannot start unseen). Sampled before and after a stretch of work,
+     * allocation the fast path serves, an exact fit or twice the request
+     * free at the next-fit cursor, measures none; the fit index lets a
+     * search pass over the words where the request cannot start unseen; a
+     * search made again, after a lost race or to confirm a failure,
+     * counts again). Sampled before and after a stretch of work,
      * the difference over the allocations made is the runs measured per
      * allocation: it grows as the arena fragments. */
     size_t runs_examined;

@@ -227,11 +227,14 @@ static int json_arena(FILE *out, const ca_stats *s, bool last)
                      "      \"failures\": %zu,\n      \"grows_in_place\": %zu,\n"
                      "      \"shrinks_in_place\": %zu,\n      \"moves\": %zu,\n"
                      "      \"free_runs\": %zu,\n      \"largest_free_run\": %zu,\n"
+                     "      \"chunks_cached\": %zu,\n      \"cache_hits\": %zu,\n"
+                     "      \"cache_misses\": %zu,\n      \"runs_examined\": %zu,\n"
                      "      \"free_run_histogram\": [",
                      ca_lock_name(s->lock), s->chunk_size, s->chunks_total, s->chunks_used,
                      s->chunks_peak, s->allocations, s->bytes_requested, s->failures,
                      s->grows_in_place, s->shrinks_in_place, s->moves, s->free_runs,
-                     s->largest_free_run) < 0;
+                     s->largest_free_run, s->chunks_cached, s->cache_hits, s->cache_misses,
+                     s->runs_examined) < 0;
     unsigned classes = s->free_runs ? ca_core_run_class(s->largest_free_run) + 1 : 0;
     for (unsigned k = 0; k < classes && !failed; k++) {
         size_t lo = (size_t)1 << k;

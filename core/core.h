@@ -146,8 +146,9 @@ typedef struct ca_core_tally {
     _Atomic size_t failures;         /* allocations that found no room */
     _Atomic size_t grows_in_place;   /* resizes that grew in place */
     _Atomic size_t shrinks_in_place; /* resizes that shrank in place */
-    _Atomic size_t runs_examined;    /* free runs the searches measured, ever (an
-                                      * allocation taken at the cursor measures none) */
+    _Atomic size_t runs_examined;    /* free runs the searches measured, ever (the
+                                      * fast path at the cursor measures none; a
+                                      * search made twice counts twice) */
 } ca_core_tally;
 
 /* A context: where a search starts (the next-fit cursor, a chunk index; advisory

@@ -16,7 +16,8 @@ import xml.etree.ElementTree as ET
 
 FIELDS = ["chunk_size", "chunks_total", "chunks_used", "chunks_peak", "allocations",
           "bytes_requested", "failures", "grows_in_place", "shrinks_in_place", "moves",
-          "free_runs", "largest_free_run"]
+          "free_runs", "largest_free_run", "chunks_cached", "cache_hits", "cache_misses",
+          "runs_examined"]
 
 
 def fail(msg):

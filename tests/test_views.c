@@ -53,10 +53,12 @@ static void put_expected(FILE *f, ca_arena *a)
     fprintf(f,
             "\nlock %s\nchunk_size %zu\nchunks_total %zu\nchunks_used %zu\nchunks_peak %zu\n"
             "allocations %zu\nbytes_requested %zu\nfailures %zu\ngrows_in_place %zu\n"
-            "shrinks_in_place %zu\nmoves %zu\nfree_runs %zu\nlargest_free_run %zu\n",
+            "shrinks_in_place %zu\nmoves %zu\nfree_runs %zu\nlargest_free_run %zu\n"
+            "chunks_cached %zu\ncache_hits %zu\ncache_misses %zu\nruns_examined %zu\n",
             ca_lock_name(s.lock), s.chunk_size, s.chunks_total, s.chunks_used, s.chunks_peak,
             s.allocations, s.bytes_requested, s.failures, s.grows_in_place, s.shrinks_in_place,
-            s.moves, s.free_runs, s.largest_free_run);
+            s.moves, s.free_runs, s.largest_free_run, s.chunks_cached, s.cache_hits,
+            s.cache_misses, s.runs_examined);
     for (unsigned k = 0; k < CA_FREE_RUN_CLASSES; k++)
         if (s.free_run_histogram[k])
             fprintf(f, "hist %u %zu\n", k, s.free_run_histogram[k]);

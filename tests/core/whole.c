@@ -74,6 +74,15 @@ START_TEST(counters_sum_over_contexts)
     ck_assert_msg(field == NULL, "sum of two tallies: counter '%s' is wrong", field ? field : "");
     const char *why = ca_core_check(&t.core, &sum);
     ck_assert_msg(why == NULL, "check against the summed tally: %s", why ? why : "");
+    /* runs_examined (not among ca_test_counts: no model predicts it) sums
+     * too: give each tally a count of its own. */
+    size_t r0 = atomic_load_explicit(&t.ctx.tally.runs_examined, memory_order_relaxed);
+    size_t r1 = atomic_load_explicit(&other.tally.runs_examined, memory_order_relaxed);
+    atomic_store_explicit(&t.ctx.tally.runs_examined, r0 + 5, memory_order_relaxed);
+    atomic_store_explicit(&other.tally.runs_examined, r1 + 7, memory_order_relaxed);
+    ca_core_tally_sum(both, 2, &sum);
+    ck_assert_uint_eq(atomic_load_explicit(&sum.runs_examined, memory_order_relaxed),
+                      r0 + r1 + 12);
     ck_assert_msg(ca_core_check(&t.core, &t.ctx.tally) != NULL,
                   "check against one context's delta alone found nothing wrong");
 
