@@ -10,9 +10,10 @@ runs of each build in the order they were made, interleaved with the other
 build's so that both see the same machine. For every chunkarena layer it
 prints W3's and W6's aggregate Mops/s before and after, each cell the
 median over the runs of the per-run medians, with the range of all timed
-repetitions (min..max); the malloc peers' rows come from the "after" runs.
-With --png it draws both workloads against T (gnuplot): before dashed,
-after solid, the peers dotted.
+repetitions (min..max); the malloc peers' rows show whichever side's runs
+have them. With --png it draws both workloads against T (gnuplot):
+chunkarena's layers before dashed and after solid, the peers (from the
+"after" runs) dotted.
 """
 import os
 import statistics
@@ -84,8 +85,8 @@ def plot(before, after, order, png):
     colours = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf".split()
     for w, ts, what in SERIES:
         idx = [i for i, b in enumerate(blocks) if b[0] == w]
-        script += ["set title '%s: per-thread caches off (dashed) and on (solid); peers dotted'" % w,
-                   "set xlabel '%s (2 cores)'" % what, "set xrange [0.8:%d]" % (ts[-1] * 1.25),
+        script += ["set title '%s: chunkarena before (dashed) and after (solid); peers dotted'" % w,
+                   "set xlabel '%s'" % what, "set xrange [0.8:%d]" % (ts[-1] * 1.25),
                    "set xtics (%s)" % ", ".join('"%d" %d' % (t, t) for t in ts)]
         parts = []
         for i in idx:
@@ -105,6 +106,8 @@ def main():
     png = None
     if "--png" in args:
         i = args.index("--png")
+        if i + 1 >= len(args) or args[i + 1].startswith("--"):
+            sys.exit("compare.py: --png wants a path\n" + __doc__)
         png = args[i + 1]
         del args[i:i + 2]
     b, a = args.index("--before"), args.index("--after")
