@@ -662,6 +662,87 @@ START_TEST(core_survey_agrees_with_scan)
 }
 END_TEST
 
+/* The cells and the survey with cached blocks, against a model: blocks of
+ * 1..70 chunks carved over a 300-chunk core (so blocks cross map words),
+ * each then freed, kept live or marked cached at random. A cached block's
+ * chunks count as free and its start as no allocation's, in groups of 1,
+ * 4, 7 and 32 chunks and in the survey alike. */
+START_TEST(core_figures_count_cached_blocks_free)
+{
+    enum { N = 300 };
+    static const size_t groups[] = {1, 4, 7, 32};
+    ca_splitmix64 rng = ca_splitmix64_seed(0xCAC4Eu + (uint64_t)_i);
+    for (int round = 0; round < 40; round++) {
+        ca_test_core t;
+        ca_test_core_init(&t, N, 4, 16, CA_CORE_DEFAULT_WINDOW);
+        size_t lens[N], count = 0, total = 0;
+        while (total < N) {
+            size_t len = 1 + (size_t)ca_splitmix64_below(&rng, 70);
+            lens[count] = len < N - total ? len : N - total;
+            total += lens[count++];
+        }
+        void *blocks[N];
+        ca_test_core_carve(&t, lens, count, blocks);
+        char state[N]; /* 'f' free, 'u' live, 'c' cached */
+        bool start[N] = {false};
+        for (size_t b = 0, at = 0; b < count; at += lens[b], b++) {
+            char s = "fuc"[ca_splitmix64_below(&rng, 3)];
+            if (s == 'f')
+                ca_test_free(&t, blocks[b]);
+            else if (s == 'c')
+                ca_core_cache_mark(&t.core, blocks[b]);
+            memset(state + at, s, lens[b]);
+            start[at] = s == 'u';
+        }
+        /* The survey: live chunks and starts; maximal runs of the rest. */
+        size_t used = 0, starts = 0, runs = 0, longest = 0, run = 0;
+        for (size_t k = 0; k < N; k++) {
+            used += state[k] == 'u';
+            starts += start[k];
+            run = state[k] == 'u' ? 0 : run + 1;
+            runs += run == 1;
+            longest = run > longest ? run : longest;
+        }
+        ca_core_usage u;
+        size_t hist[CA_CORE_RUN_CLASSES];
+        ca_core_survey(&t.core, &u, hist, true, _i);
+        ck_assert_msg(u.chunks_used == used && u.allocations == starts && u.free_runs == runs &&
+                          u.largest_free_run == longest,
+                      "round %d: survey %zu used, %zu allocations, %zu runs, longest %zu; model "
+                      "%zu, %zu, %zu, %zu",
+                      round, u.chunks_used, u.allocations, u.free_runs, u.largest_free_run, used,
+                      starts, runs, longest);
+        for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+            size_t g = groups[gi], ncells = (N + g - 1) / g;
+            ca_core_cell cells[N];
+            ca_core_cells(&t.core, g, cells, ncells, true, _i);
+            for (size_t i = 0; i < ncells; i++) {
+                size_t lo = i * g, hi = lo + g < N ? lo + g : N, cu = 0, cs = 0, cr = 0;
+                for (size_t k = lo; k < hi; k++) {
+                    cu += state[k] == 'u';
+                    cs += start[k];
+                    /* a free run with a chunk here: one that starts here, or the one entering */
+                    cr += state[k] != 'u' && (k == lo || state[k - 1] == 'u');
+                }
+                ck_assert_msg(cells[i].used == cu && cells[i].starts == cs &&
+                                  cells[i].free_runs == cr,
+                              "round %d, group %zu of %zu chunks: used %zu starts %zu runs %zu; "
+                              "model %zu %zu %zu",
+                              round, i, g, cells[i].used, cells[i].starts, cells[i].free_runs, cu,
+                              cs, cr);
+            }
+        }
+        for (size_t b = 0, at = 0; b < count; at += lens[b], b++) {
+            if (state[at] == 'c')
+                ca_core_cache_take(&t.core, blocks[b]);
+            if (state[at] != 'f')
+                ca_test_free(&t, blocks[b]);
+        }
+        ca_test_core_fini(&t);
+    }
+}
+END_TEST
+
 /* In a snapshot of a shared map, the cached plane and the map words are
  * read at different moments, so the figures may see a cached start where
  * the map no longer has the block. Such a start must not make free chunks
@@ -721,6 +802,7 @@ static Suite *suite(void)
     tcase_add_test(tc, core_blocks_stop_in_long_free_stretches);
     tcase_add_loop_test(tc, core_cells_of_a_known_layout, 0, 2);
     tcase_add_test(tc, core_survey_agrees_with_scan);
+    tcase_add_loop_test(tc, core_figures_count_cached_blocks_free, 0, 2);
     tcase_add_loop_test(tc, core_figures_ignore_a_stale_cached_start, 0, 2);
     suite_add_tcase(s, tc);
     return s;
