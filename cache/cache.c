@@ -391,6 +391,16 @@ void ca_cache_drain_all(ca_cache *k)
     ca_sync_owner_each(&registry, &k->owner, drain_one, k);
 }
 
+void ca_cache_fork_lock(void)
+{
+    pthread_mutex_lock(&registry.mutex);
+}
+
+void ca_cache_fork_unlock(void)
+{
+    pthread_mutex_unlock(&registry.mutex);
+}
+
 /* Empty r without touching the map. */
 static void forget(ca_sync_rec *head, void *k)
 {

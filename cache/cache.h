@@ -121,6 +121,19 @@ ca_core_status ca_cache_free(ca_cache *k, void *p);
 /* Give every thread's cached blocks back to the arena (the arena quiet). */
 void ca_cache_drain_all(ca_cache *k);
 
+/* Take and release the caches' process-wide mutex (the records and live
+ * list of every cache) around a fork(), as ca_sync_hint_fork_lock does for
+ * the hint layer's: a pthread_atfork prepare handler takes it, after the
+ * API registry and before the hint layer's mutex (the order of their
+ * nesting elsewhere: ca_arena_create sets up the caches under the API
+ * registry, and a thread's exit under "hint" gives its blocks back, which
+ * may take the layer's mutex, under this one), and the parent and child
+ * handlers release it, so the child never inherits it held by a thread
+ * that does not exist there. For malloc/, whose allocations run at any
+ * fork. */
+void ca_cache_fork_lock(void);
+void ca_cache_fork_unlock(void);
+
 /* Empty every record without touching the map, then reset the sync arena
  * (ca_sync_arena_reset: every chunk free, cached plane cleared). Quiet. */
 void ca_cache_reset(ca_cache *k);

@@ -147,12 +147,14 @@ static void fork_prepare(void)
     for (unsigned c = 0; c < CA_MALLOC_CLASSES; c++)
         pthread_mutex_lock(&ca_malloc_classes[c].grow);
     ca_registry_lock();
+    ca_cache_fork_lock();
     ca_sync_hint_fork_lock();
 }
 
 static void fork_release(void)
 {
     ca_sync_hint_fork_unlock();
+    ca_cache_fork_unlock();
     ca_registry_unlock();
     for (unsigned c = CA_MALLOC_CLASSES; c-- > 0;)
         pthread_mutex_unlock(&ca_malloc_classes[c].grow);
