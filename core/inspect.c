@@ -155,7 +155,9 @@ static inline void close_run(tally_runs *t, size_t *run)
  * (like the map words, whose mixture of moments inspect.h describes). In
  * a snapshot a block may have changed between the loads of its words, so
  * the walk also stops at a free chunk, which no cached block holds: a
- * stale start or carry then runs into no other block.
+ * stale start or carry then runs into no other block; and only real
+ * chunks count, never the padding after the last one (which is never
+ * free, so a stale walk could otherwise run into it).
  */
 static inline uint64_t cached_chunks(const ca_core *c, size_t w, uint64_t v, bool *carry)
 {
@@ -177,7 +179,7 @@ static inline uint64_t cached_chunks(const ca_core *c, size_t w, uint64_t v, boo
             *carry = true;
         }
     }
-    return inside & ca_map_used(v);
+    return inside & ca_map_used(v) & real_chunks(c, w);
 }
 
 void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cached, bool shared)
@@ -192,11 +194,7 @@ void ca_core_survey(const ca_core *c, ca_core_usage *u, size_t *hist, bool cache
         uint64_t v = load(c, w, shared), real = real_chunks(c, w);
         uint64_t inuse = ca_map_used(v), fr = ca_map_free(v); /* padding is never free */
         if (cached) { /* a cached block's chunks are free to the figures */
-            /* Only real chunks: in a shared map a block read as cached may
-             * have changed by the time its next word is read, so that the
-             * walk to its LAST marker runs on, into the padding at the end
-             * of the last word, which is never free. */
-            uint64_t in = cached_chunks(c, w, v, &carry) & real;
+            uint64_t in = cached_chunks(c, w, v, &carry);
             inuse &= ~in;
             fr |= in;
         }
@@ -249,7 +247,7 @@ void ca_core_cells(const ca_core *c, size_t group, ca_core_cell *cells, size_t n
             used = ca_map_used(v);
             fr = ca_map_free(v);
             if (cached) { /* as in ca_core_survey: a cached block's chunks are free */
-                uint64_t in = cached_chunks(c, w, v, &cached_carry) & real_chunks(c, w);
+                uint64_t in = cached_chunks(c, w, v, &cached_carry);
                 used &= ~in;
                 fr |= in;
             }
