@@ -125,10 +125,6 @@ void ca_cache_init(ca_cache *k, ca_sync_arena *s, size_t classes, size_t limit, 
         k->classes = 0;
     s->caches = k->classes > 0;
     atomic_init(&k->reserved, (size_t)0);
-    atomic_init(&k->gone_hits, (size_t)0);
-    atomic_init(&k->gone_misses, (size_t)0);
-    atomic_init(&k->gone_requested, (size_t)0);
-    atomic_init(&k->gone_retried, (size_t)0);
     ca_sync_owner_init(&registry, &k->owner);
 }
 
@@ -191,17 +187,15 @@ static void drain(ca_cache *k, rec *r)
 /* ---- the thread's records ---- */
 
 /* At the exit of r's thread (the records' mutex held, k alive): its blocks
- * go back to the arena, its figures to k's, and the record is freed. */
+ * and its quota go back to the arena, and the record is parked, its
+ * figures with it: stats sum every record, parked or not, in one walk
+ * under that mutex, so a thread that exits meanwhile is counted once. The
+ * next thread to use k takes a parked record over (sync/records.h), so
+ * parked records number at most the most threads k has had at once. */
 static bool leave(ca_sync_owner *o, ca_sync_rec *head)
 {
-    ca_cache *k = (ca_cache *)((char *)o - offsetof(ca_cache, owner));
-    rec *r = (rec *)head;
-    drain(k, r);
-    atomic_fetch_add_explicit(&k->gone_hits, atomic_load_explicit(&r->hits, RLX), RLX);
-    atomic_fetch_add_explicit(&k->gone_misses, atomic_load_explicit(&r->misses, RLX), RLX);
-    atomic_fetch_add_explicit(&k->gone_requested, atomic_load_explicit(&r->requested, RLX), RLX);
-    atomic_fetch_add_explicit(&k->gone_retried, atomic_load_explicit(&r->retried, RLX), RLX);
-    return true;
+    drain((ca_cache *)((char *)o - offsetof(ca_cache, owner)), (rec *)head);
+    return false;
 }
 
 /* This thread's record in k, or NULL if it has none yet. */
@@ -439,10 +433,7 @@ static void add_figures(ca_sync_rec *head, void *figures)
 void ca_cache_stats(ca_cache *k, ca_cache_figures *f)
 {
     f->chunks_cached = f->blocks = 0;
-    f->cache_hits = atomic_load_explicit(&k->gone_hits, RLX);
-    f->cache_misses = atomic_load_explicit(&k->gone_misses, RLX);
-    f->requested = atomic_load_explicit(&k->gone_requested, RLX);
-    f->retried = atomic_load_explicit(&k->gone_retried, RLX);
+    f->cache_hits = f->cache_misses = f->requested = f->retried = 0;
     ca_sync_owner_each(&registry, &k->owner, add_figures, f);
 }
 

@@ -31,7 +31,8 @@
  * thread, of threads per arena; a thread whose record cannot be made runs
  * uncached). A process-wide mutex guards the list of live caches and each
  * cache's list of records: thread exit gives a thread's blocks back to the
- * arenas still alive and frees its records, reset and destroy account for
+ * arenas still alive and parks its records (the next thread takes one
+ * over), reset and destroy account for
  * every record, live thread or exited.
  *
  * Thread safety: alloc, free and stats from any thread at any time (a
@@ -78,8 +79,6 @@ typedef struct ca_cache {
     /* Quota handed out to records (chunks): at most `limit`. RMW once a
      * quantum, relaxed: it is a counter, it orders nothing. */
     _Atomic size_t reserved;
-    /* The figures of records already freed (thread exit, destroy). */
-    _Atomic size_t gone_hits, gone_misses, gone_requested, gone_retried;
     ca_sync_owner owner; /* the threads' records (sync/records.h) */
 } ca_cache;
 
