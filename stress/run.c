@@ -492,7 +492,11 @@ static bool run_round(run *r, worker *ws, const options *o, unsigned round)
         while (atomic_load_explicit(&r->paused, memory_order_acquire) +
                    atomic_load_explicit(&r->finished, memory_order_acquire) < started)
             nap(20 * 1000);
-        check_quiet(r, ws, "during", round, false);
+        /* Only while every thread holds still: one that has finished its
+         * round may still be in its exit hook, giving its cached blocks
+         * back, until it is joined (the "after" check covers that). */
+        if (atomic_load_explicit(&r->finished, memory_order_acquire) == 0)
+            check_quiet(r, ws, "during", round, false);
         atomic_store_explicit(&r->pausing, false, memory_order_release);
         while (atomic_load_explicit(&r->paused, memory_order_relaxed) != 0)
             nap(20 * 1000);
